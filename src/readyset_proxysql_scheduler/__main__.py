@@ -1,0 +1,3 @@
+from readyset_proxysql_scheduler.cli import main
+
+raise SystemExit(main())

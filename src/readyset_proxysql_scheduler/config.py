@@ -1,0 +1,283 @@
+"""The TOML configuration: every key of the original v0.6.0, the seed's older keys, and ours.
+
+`load(path)` returns a frozen `Config` or raises `ConfigError` whose text is one line naming the
+file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A configuration problem; str() is the one line shown to the user."""
+
+
+class OperationMode(enum.Enum):
+    ALL = "All"
+    HEALTH_CHECK = "HealthCheck"
+    QUERY_DISCOVERY = "QueryDiscovery"
+
+
+class DiscoveryMode(enum.Enum):
+    COUNT_STAR = "CountStar"
+    SUM_TIME = "SumTime"
+    SUM_ROWS_SENT = "SumRowsSent"
+    MEAN_TIME = "MeanTime"
+    EXECUTION_TIME_DISTANCE = "ExecutionTimeDistance"
+    QUERY_THROUGHPUT = "QueryThroughput"
+    WORST_BEST_CASE = "WorstBestCase"
+    WORST_WORST_CASE = "WorstWorstCase"
+    DISTANCE_MEAN_MAX = "DistanceMeanMax"
+
+
+class LogLevel(enum.IntEnum):
+    INFO = 0
+    NOTE = 1
+    WARNING = 2
+    ERROR = 3
+
+
+_LOG_LEVEL_NAMES = {
+    "Info": LogLevel.INFO,
+    "Note": LogLevel.NOTE,
+    "Warning": LogLevel.WARNING,
+    "Error": LogLevel.ERROR,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    proxysql_user: str
+    proxysql_password: str
+    proxysql_host: str
+    proxysql_port: int
+    readyset_user: str
+    readyset_password: str
+    source_hostgroup: int
+    readyset_hostgroup: int
+    warmup_time_s: int = 0
+    lock_file: str = "/tmp/readyset_scheduler.lock"
+    operation_mode: OperationMode = OperationMode.ALL
+    number_of_queries: int = 10
+    query_discovery_mode: DiscoveryMode = DiscoveryMode.COUNT_STAR
+    query_discovery_min_execution: int = 0
+    query_discovery_min_row_sent: int = 0
+    log_verbosity: LogLevel = LogLevel.NOTE
+    # The seed's single-Readyset form; when set, it replaces the hostgroup's server list.
+    readyset_host: Optional[str] = None
+    readyset_port: Optional[int] = None
+    # Ours.
+    connect_timeout_s: float = 2.0
+    query_timeout_s: float = 5.0
+    pass_timeout_s: float = 8.0
+    state_file: Optional[str] = None
+    proxysql_ssl: bool = False
+    path: str = ""
+
+    @property
+    def state_path(self) -> str:
+        return self.state_file or (str(Path(self.lock_file).with_suffix("")) + ".state.json")
+
+    def __repr__(self) -> str:  # never show the passwords
+        shown = ", ".join(
+            f"{f.name}={'***' if f.name.endswith('password') else getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
+        return f"Config({shown})"
+
+
+Parser = Callable[[Any], Any]
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_describe(value)}")
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+def _nonempty(value: Any) -> str:
+    text = _string(value)
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _integer(low: int, high: int) -> Parser:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {_describe(value)}")
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range {low}..{high}")
+        return value
+
+    return parse
+
+
+def _seconds(low: float, high: float) -> Parser:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"expected a number of seconds, got {_describe(value)}")
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range {low}..{high}")
+        return float(value)
+
+    return parse
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def _choice(options: dict[str, Any]) -> Parser:
+    accepted = {}
+    for name, member in options.items():
+        accepted[name] = member
+        accepted[_snake(name)] = member
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str) and value in accepted:
+            return accepted[value]
+        names = ", ".join(options)
+        raise ValueError(f"{value!r} is not one of {names} (or their snake_case forms)")
+
+    return parse
+
+
+def _enum(kind: type[enum.Enum]) -> Parser:
+    return _choice({str(m.value): m for m in kind})
+
+
+_PORT = _integer(1, 65535)
+_HOSTGROUP = _integer(0, 2**31 - 1)
+_COUNT = _integer(0, 2**62)
+
+# key -> (parser, required)
+_KEYS: dict[str, tuple[Parser, bool]] = {
+    "proxysql_user": (_nonempty, True),
+    "proxysql_password": (_string, True),
+    "proxysql_host": (_nonempty, True),
+    "proxysql_port": (_PORT, True),
+    "readyset_user": (_nonempty, True),
+    "readyset_password": (_string, True),
+    "source_hostgroup": (_HOSTGROUP, True),
+    "readyset_hostgroup": (_HOSTGROUP, True),
+    "warmup_time_s": (_integer(0, 10 * 365 * 86400), False),
+    "lock_file": (_nonempty, False),
+    "operation_mode": (_enum(OperationMode), False),
+    "number_of_queries": (_integer(0, 100000), False),
+    "query_discovery_mode": (_enum(DiscoveryMode), False),
+    "query_discovery_min_execution": (_COUNT, False),
+    "query_discovery_min_row_sent": (_COUNT, False),
+    "log_verbosity": (_choice(dict(_LOG_LEVEL_NAMES)), False),
+    "readyset_host": (_nonempty, False),
+    "readyset_port": (_PORT, False),
+    "connect_timeout_s": (_seconds(0.05, 300), False),
+    "query_timeout_s": (_seconds(0.05, 3600), False),
+    "pass_timeout_s": (_seconds(0.1, 86400), False),
+    "state_file": (_nonempty, False),
+    "proxysql_ssl": (_boolean, False),
+}
+
+# The seed's older spellings.
+_ALIASES = {"warmup_time": "warmup_time_s"}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def parse(document: dict[str, Any], path: str) -> Config:
+    """Validate a decoded TOML document; raise ConfigError naming every bad key on one line."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for key, raw in document.items():
+        name = _ALIASES.get(key, key)
+        if name not in _KEYS:
+            problems.append(f"unknown key '{key}'")
+            continue
+        if name in values:
+            problems.append(f"key '{key}' repeats '{name}' (use only one of them)")
+            continue
+        parser, _ = _KEYS[name]
+        try:
+            values[name] = parser(raw)
+        except ValueError as e:
+            problems.append(f"key '{key}': {e}")
+    for name, (_, required) in _KEYS.items():
+        if (
+            required
+            and name not in values
+            and not any(problem.startswith(f"key '{name}'") for problem in problems)
+        ):
+            problems.append(f"missing required key '{name}'")
+    if "readyset_port" in values and "readyset_host" not in values:
+        problems.append("key 'readyset_port' needs 'readyset_host'")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    if "readyset_host" in values and "readyset_port" not in values:
+        values["readyset_port"] = 3307
+    return Config(path=path, **values)
+
+
+def load(path: Union[str, Path]) -> Config:
+    text_path = str(path)
+    try:
+        with open(text_path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{text_path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{text_path}: is a directory, not a config file") from None
+    except OSError as e:
+        raise ConfigError(f"{text_path}: cannot read: {e.strerror or e}") from None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{text_path}: not UTF-8 text (byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{text_path}: invalid TOML: {e}") from None
+    return parse(document, text_path)
+
+
+def readable_by_others(path: str) -> bool:
+    """True when a file holding passwords can be read by users other than its owner's group."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IROTH)

@@ -1,0 +1,56 @@
+"""Log lines in the original's format: `YYYY-mm-dd HH:MM:SS [LEVEL] Readyset[pid]: message`.
+
+INFO and NOTE go to stdout, WARNING and ERROR to stderr (ProxySQL puts both in its log).
+Secrets registered with `hide()` are masked in every line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+from readyset_proxysql_scheduler.config import LogLevel
+
+_NAMES = {
+    LogLevel.INFO: "INFO",
+    LogLevel.NOTE: "NOTE",
+    LogLevel.WARNING: "WARNING",
+    LogLevel.ERROR: "ERROR",
+}
+
+
+class Log:
+    def __init__(self, level: LogLevel = LogLevel.NOTE) -> None:
+        self.level = level
+        self.secrets: list[str] = []
+        self.counts = {level: 0 for level in LogLevel}
+
+    def hide(self, *secrets: str) -> None:
+        self.secrets.extend(s for s in secrets if s)
+
+    def _write(self, level: LogLevel, message: str) -> None:
+        self.counts[level] += 1
+        if level < self.level:
+            return
+        for secret in self.secrets:
+            message = message.replace(secret, "***")
+        # One event, one line: a newline in a digest or an error must not forge another entry.
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        stream: TextIO = sys.stdout if level <= LogLevel.NOTE else sys.stderr
+        stream.write(f"{stamp} [{_NAMES[level]}] Readyset[{os.getpid()}]: {message}\n")
+        stream.flush()
+
+    def info(self, message: str) -> None:
+        self._write(LogLevel.INFO, message)
+
+    def note(self, message: str) -> None:
+        self._write(LogLevel.NOTE, message)
+
+    def warning(self, message: str) -> None:
+        self._write(LogLevel.WARNING, message)
+
+    def error(self, message: str) -> None:
+        self._write(LogLevel.ERROR, message)

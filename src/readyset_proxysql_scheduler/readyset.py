@@ -1,0 +1,153 @@
+"""A Readyset host: the extension statements the scheduler sends, each bounded by timeouts.
+
+Results are read by column name where Readyset renamed columns between releases (`cache name` →
+`name`), and by position where every release agrees (EXPLAIN's third column).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pymysql
+
+SHOW_STATUS = "SHOW READYSET STATUS"
+USE = "USE {schema}"
+EXPLAIN = "EXPLAIN CREATE CACHE FROM {query}"
+CREATE_CACHE = "CREATE CACHE {name} FROM {query}"
+SHOW_CACHES = "SHOW CACHES"
+DROP_CACHE = "DROP CACHE {name}"
+
+
+class ReadysetError(Exception):
+    """A Readyset host failed or timed out; str() is one line."""
+
+
+def quote_identifier(name: str) -> str:
+    if "\x00" in name:
+        raise ValueError("identifier contains a NUL character")
+    return "`" + name.replace("`", "``") + "`"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    hostname: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.port}"
+
+
+class Readyset:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        user: str,
+        password: str,
+        connect_timeout: float,
+        query_timeout: float,
+    ) -> None:
+        self.endpoint = endpoint
+        self.user = user
+        self.password = password
+        self.connect_timeout = connect_timeout
+        self.query_timeout = query_timeout
+        self.conn: Optional[pymysql.connections.Connection] = None
+        self.schema: Optional[str] = None
+        self.round_trips = 0
+
+    def _connect(self) -> pymysql.connections.Connection:
+        if self.conn is None:
+            try:
+                self.conn = pymysql.connect(
+                    host=self.endpoint.hostname,
+                    port=self.endpoint.port,
+                    user=self.user,
+                    password=self.password,
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.query_timeout,
+                    write_timeout=self.query_timeout,
+                    autocommit=True,
+                    charset="utf8mb4",
+                    program_name="readyset_proxysql_scheduler",
+                )
+            except pymysql.err.MySQLError as e:
+                raise ReadysetError(
+                    f"cannot connect to Readyset {self.endpoint}: {_reason(e)}"
+                ) from None
+            except OSError as e:  # pragma: no cover - PyMySQL wraps most socket errors
+                raise ReadysetError(f"cannot connect to Readyset {self.endpoint}: {e}") from None
+        return self.conn
+
+    def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        conn = self._connect()
+        self.round_trips += 1
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                names = [d[0] for d in cur.description] if cur.description else []
+                return names, list(cur.fetchall())
+        except pymysql.err.MySQLError as e:
+            if not isinstance(e, pymysql.err.ProgrammingError) and not _is_server_error(e):
+                self.close()
+            raise ReadysetError(f"Readyset {self.endpoint}: {_reason(e)}") from None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # noqa: BLE001 - may already be broken
+                pass
+            self.conn = None
+            self.schema = None
+
+    def status(self) -> list[tuple[str, str]]:
+        _, rows = self._query(SHOW_STATUS)
+        return [(str(r[0]), str(r[1])) for r in rows if len(r) >= 2]
+
+    def use(self, schema: str) -> None:
+        if self.schema != schema:
+            self._query(USE.format(schema=quote_identifier(schema)))
+            self.schema = schema
+
+    def explain(self, schema: str, query: str) -> str:
+        """Readyset's verdict: `yes`, `cached`, `pending`, `no` or `no: <reason>`."""
+        self.use(schema)
+        _, rows = self._query(EXPLAIN.format(query=query))
+        if not rows or len(rows[0]) < 3:
+            raise ReadysetError(f"Readyset {self.endpoint}: unexpected EXPLAIN CREATE CACHE result")
+        return str(rows[0][2])
+
+    def create_cache(self, schema: str, name: str, query: str) -> None:
+        self.use(schema)
+        self._query(CREATE_CACHE.format(name=_plain_name(name), query=query))
+
+    def cache_names(self) -> set[str]:
+        names, rows = self._query(SHOW_CACHES)
+        column = next((i for i, n in enumerate(names) if n in ("cache name", "name")), 1)
+        return {str(r[column]) for r in rows if len(r) > column}
+
+    def drop_cache(self, name: str) -> None:
+        self._query(DROP_CACHE.format(name=_plain_name(name)))
+
+
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _plain_name(name: str) -> str:
+    # Cache names are ours (d_<digest>); sent bare, as every Readyset release parses them.
+    if not _NAME.match(name):
+        raise ValueError(f"invalid cache name {name!r}")
+    return name
+
+
+def _is_server_error(e: pymysql.err.MySQLError) -> bool:
+    # An error packet from the server (the connection is still usable), not a lost connection.
+    return bool(e.args) and isinstance(e.args[0], int) and e.args[0] < 2000
+
+
+def _reason(e: BaseException) -> str:
+    if len(e.args) >= 2:
+        return f"{e.args[1]} ({e.args[0]})"
+    return str(e) or type(e).__name__

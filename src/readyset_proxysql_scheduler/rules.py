@@ -1,0 +1,119 @@
+"""Query rules: recognising the scheduler's own, placing new ones, deciding promotions.
+
+Rule comments keep the original's tokens (`Added by readyset scheduler at: …`, `Mirror by
+readyset scheduler at: …`), so rules written by the original v0.6.0 are adopted, counted and
+promoted, never duplicated. Ours add ` UTC` after the time: the original wrote local time, which
+is read back with the local zone rules of that date (DST-safe except inside the repeated hour).
+
+Placement: ProxySQL evaluates rules by ascending rule_id, and a matching rule with apply=1 ends
+the walk. A new rule takes the lowest free rule_id below every active rule that is not the
+scheduler's, so it is evaluated before a user's catch-all `^SELECT` rule. When no id is free
+below the first user rule, the rule goes after the last rule and a warning says which user rule
+shadows it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Optional
+
+from readyset_proxysql_scheduler.proxysql import RuleRow
+
+ADDED = "Added by readyset scheduler at: "
+MIRROR = "Mirror by readyset scheduler at: "
+_STAMP = re.compile(r"at: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})( UTC)?")
+
+
+def is_ours(rule: RuleRow) -> bool:
+    return rule.comment.startswith((ADDED, MIRROR))
+
+
+def stamp(now: float) -> str:
+    return datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+
+def added_comment(now: float) -> str:
+    return ADDED + stamp(now)
+
+
+def mirror_comment(now: float) -> str:
+    return MIRROR + stamp(now)
+
+
+def mirrored_at(comment: str) -> Optional[float]:
+    """Epoch seconds written in a `Mirror by readyset scheduler at:` comment."""
+    if not comment.startswith(MIRROR):
+        return None
+    match = _STAMP.search(comment, len(MIRROR) - 4)
+    if match is None:
+        return None
+    try:
+        naive = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    if match.group(2):
+        return naive.replace(tzinfo=timezone.utc).timestamp()
+    return time.mktime(naive.timetuple())  # the original's local time, with that date's offset
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A rule of the scheduler's (or the original's) and what it does now."""
+
+    rule: RuleRow
+    mirror: bool  # still mirroring, not yet routing
+
+
+def owned(rules: Iterable[RuleRow], readyset_hostgroup: int) -> list[Owned]:
+    out = []
+    for rule in rules:
+        if not is_ours(rule):
+            continue
+        mirror = rule.mirror_hostgroup == readyset_hostgroup and rule.destination_hostgroup is None
+        out.append(Owned(rule, mirror))
+    return out
+
+
+def due_for_promotion(rules: Sequence[Owned], warmup_s: int, now: float) -> list[RuleRow]:
+    """Mirror rules whose warm-up has passed (all of them when warm-up is now 0)."""
+    due = []
+    for item in rules:
+        if not item.mirror:
+            continue
+        since = mirrored_at(item.rule.comment)
+        if since is None or now - since >= warmup_s:
+            due.append(item.rule)
+    return due
+
+
+@dataclass(frozen=True)
+class Placement:
+    ids: list[int]
+    warning: str = ""
+
+
+def place(rules: Sequence[RuleRow], count: int) -> Placement:
+    """rule_ids for `count` new rules: free ids below the first active rule that is not ours."""
+    if count <= 0:
+        return Placement([])
+    taken = {r.rule_id for r in rules}
+    user_ids = [r.rule_id for r in rules if r.active and not is_ours(r)]
+    ceiling = min(user_ids) if user_ids else None
+    if ceiling is None:
+        start = max(taken) + 1 if taken else 1
+        return Placement(list(range(start, start + count)))
+    free = [i for i in range(1, ceiling) if i not in taken][:count]
+    if len(free) == count:
+        return Placement(free)
+    start = max(taken) + 1
+    extra = list(range(start, start + count - len(free)))
+    return Placement(
+        free + extra,
+        f"no free rule_id below user rule {ceiling}: rules {extra[0]}..{extra[-1]} come after it"
+        f" and never fire if it matches with apply=1; leave ids 1..{count + len(taken)} free"
+        " for the scheduler",
+    )

@@ -1,0 +1,394 @@
+"""One pass of the scheduler, top to bottom:
+
+1. health: ask every Readyset host `SHOW READYSET STATUS`, give each the status it deserves in
+   ProxySQL (writes only real changes, one LOAD MYSQL SERVERS TO RUNTIME at most);
+2. caches: every host that serves traffic gets every cache the scheduler owns, before it is
+   set ONLINE;
+3. warm-up: mirror rules whose warm-up has passed start routing;
+4. discovery: read the digest table once, turn hot digests into queries, ask Readyset which it
+   supports, create each cache on every online host, then add the rule that routes it;
+5. load the rules to runtime and save them to disk, once, only when something changed.
+
+Observation and decisions are kept apart: `health.judge`, `rules.place`, `rules.due_for_promotion`
+and `translate.translate` are pure; `Actions` carries out (or, in a dry run, only logs) each step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from readyset_proxysql_scheduler import health, hosts, rules
+from readyset_proxysql_scheduler import state as state_file
+from readyset_proxysql_scheduler.config import Config, OperationMode
+from readyset_proxysql_scheduler.log import Log
+from readyset_proxysql_scheduler.proxysql import Admin, AdminError, DigestRow, RuleRow
+from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
+from readyset_proxysql_scheduler.state import Remembered, State
+from readyset_proxysql_scheduler.translate import Cacheable, DigestSettings, translate
+
+SUPPORTED = ("yes", "cached")
+
+
+def cache_name(digest: str) -> str:
+    return "d_" + digest
+
+
+class PassTimeout(Exception):
+    """The pass ran out of its time budget (`pass_timeout_s`)."""
+
+
+@dataclass
+class Live:
+    """A Readyset host during this pass."""
+
+    host: hosts.Host
+    client: Readyset
+    verdict: health.Verdict
+    caches: Optional[set[str]] = None  # names seen by SHOW CACHES, None until read
+
+
+@dataclass
+class Summary:
+    changes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Actions:
+    """Every change the scheduler makes goes through here: logged, then done unless dry run."""
+
+    def __init__(self, admin: Admin, log: Log, dry_run: bool, summary: Summary) -> None:
+        self.admin = admin
+        self.log = log
+        self.dry_run = dry_run
+        self.summary = summary
+
+    def _do(self, message: str, apply: Callable[[], None]) -> None:
+        if self.dry_run:
+            self.log.note("dry run: would " + message)
+        else:
+            apply()
+            self.log.note(message)
+        self.summary.changes.append(message)
+
+    def set_status(self, hostgroup: int, live: Live, status: str) -> None:
+        server = live.host.server
+        assert server is not None
+        self._do(
+            f"set Readyset {live.host.endpoint} {server.runtime_status} -> {status}"
+            f" ({live.verdict.reason})",
+            lambda: self.admin.set_server_status(hostgroup, server.hostname, server.port, status),
+        )
+
+    def load_servers(self) -> None:
+        self._do("load MYSQL SERVERS to runtime", self.admin.load_servers)
+
+    def create_cache(self, live: Live, digest: str, query: Remembered) -> None:
+        name = cache_name(digest)
+
+        def apply() -> None:
+            live.client.create_cache(query.schema, name, query.text)
+            if live.caches is not None:
+                live.caches.add(name)
+
+        self._do(f"create cache {name} on {live.host.endpoint} (schema {query.schema})", apply)
+
+    def add_rule(self, rule_id: int, config: Config, row: DigestRow, now: float) -> None:
+        mirror = config.warmup_time_s > 0
+        hostgroup = config.readyset_hostgroup
+        verb = "mirrors" if mirror else "routes"
+        self._do(
+            f"add rule {rule_id}: {verb} digest {row.digest} (user {config.readyset_user},"
+            f" schema {row.schemaname}) to hostgroup {hostgroup}: {row.digest_text[:200]}",
+            lambda: self.admin.insert_rule(
+                rule_id,
+                config.readyset_user,
+                row.schemaname,
+                row.digest,
+                None if mirror else hostgroup,
+                hostgroup if mirror else None,
+                rules.mirror_comment(now) if mirror else rules.added_comment(now),
+            ),
+        )
+
+    def promote(self, rule: RuleRow, hostgroup: int, now: float) -> None:
+        self._do(
+            f"promote rule {rule.rule_id} (digest {rule.digest}) from mirroring to routing to"
+            f" hostgroup {hostgroup}: warm-up over",
+            lambda: self.admin.promote_rule(rule.rule_id, hostgroup, rules.added_comment(now)),
+        )
+
+    def load_and_save_rules(self) -> None:
+        def apply() -> None:
+            self.admin.load_rules()
+            self.admin.save_rules()
+
+        self._do("load MYSQL QUERY RULES to runtime and save them to disk", apply)
+
+
+class Pass:
+    def __init__(
+        self,
+        config: Config,
+        log: Log,
+        dry_run: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.log = log
+        self.dry_run = dry_run
+        self.now = clock()
+        self.deadline = time.monotonic() + config.pass_timeout_s
+        self.admin = Admin(config)
+        self.summary = Summary()
+        self.actions = Actions(self.admin, log, dry_run, self.summary)
+        self.state, warning = state_file.load(config.state_path)
+        if warning:
+            log.warning(warning)
+        self.state_changed = False
+        self.live: list[Live] = []
+
+    # --- the pass ---
+
+    def run(self) -> Summary:
+        try:
+            self.check_health()
+            if self.config.operation_mode != OperationMode.HEALTH_CHECK:
+                self.discover()
+        finally:
+            self.save_state()
+            self.admin.close()
+            for live in self.live:
+                live.client.close()
+        return self.summary
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check_time(self, step: str) -> None:
+        if self.remaining() <= 0:
+            raise PassTimeout(
+                f"pass_timeout_s={self.config.pass_timeout_s:g} reached before {step}"
+            )
+
+    # --- 1 and 2: health and caches ---
+
+    def check_health(self) -> None:
+        c = self.config
+        servers = self.admin.readyset_servers(c.readyset_hostgroup)
+        selected = hosts.select(c, servers)
+        if not selected:
+            self.log.warning(
+                f"no Readyset host: no server of hostgroup {c.readyset_hostgroup} has a comment"
+                " containing 'readyset' (or set readyset_host)"
+            )
+            return
+        clients = [
+            Readyset(
+                h.endpoint,
+                c.readyset_user,
+                c.readyset_password,
+                min(c.connect_timeout_s, max(self.remaining(), 0.05)),
+                c.query_timeout_s,
+            )
+            for h in selected
+        ]
+        if c.operation_mode == OperationMode.QUERY_DISCOVERY:
+            # Health is someone else's job in this mode: trust ProxySQL's runtime status.
+            for h, client in zip(selected, clients):
+                online = h.server is not None and h.server.runtime_status == health.ONLINE
+                status = health.ONLINE if online else health.SHUNNED
+                self.live.append(Live(h, client, health.Verdict(status, "runtime status")))
+            return
+
+        results, hung = hosts.run_all(clients, lambda r: r.status(), self.deadline)
+        for i, (h, client) in enumerate(zip(selected, clients)):
+            result = results.get(i)
+            if i in hung:
+                verdict = health.judge(
+                    None, f"no answer within pass_timeout_s={c.pass_timeout_s:g}"
+                )
+                self.log.warning(f"Readyset {h.endpoint} hung: {verdict.reason}")
+                client.conn = None  # its thread still owns the socket; never reuse it
+            elif isinstance(result, Exception):
+                verdict = health.judge(None, str(result))
+                self.log.info(f"Readyset {h.endpoint}: {result}")
+            else:
+                verdict = health.judge(result)  # type: ignore[arg-type]
+            self.live.append(Live(h, client, verdict))
+
+        self.reconcile_caches([lv for lv in self.live if lv.verdict.status == health.ONLINE])
+        self.apply_statuses()
+
+    def apply_statuses(self) -> None:
+        changed = False
+        for live in self.live:
+            server = live.host.server
+            key = str(live.host.endpoint)
+            if server is None:
+                self.log.warning(
+                    f"Readyset {key} is not in hostgroup {self.config.readyset_hostgroup} of"
+                    " mysql_servers: its status cannot be set"
+                )
+                continue
+            why = health.hands_off(
+                server.runtime_status, server.memory_status, key in self.state.offline_soft
+            )
+            if why:
+                self.log.info(f"Readyset {key} left alone: {why}")
+                continue
+            wanted = live.verdict.status
+            if wanted == server.runtime_status and wanted == (server.memory_status or wanted):
+                continue
+            self.actions.set_status(self.config.readyset_hostgroup, live, wanted)
+            changed = True
+            if wanted == health.OFFLINE_SOFT:
+                self.state.offline_soft.add(key)
+            else:
+                self.state.offline_soft.discard(key)
+            self.state_changed = True
+        if changed:
+            self.actions.load_servers()
+
+    def reconcile_caches(self, online: list[Live]) -> None:
+        """Give every online host every cache the scheduler made (a host may have missed it)."""
+        if not self.state.queries or not online:
+            return
+        for live in online:
+            try:
+                live.caches = live.client.cache_names()
+            except ReadysetError as e:
+                self.log.warning(f"cannot list caches on {live.host.endpoint}: {e}")
+                continue
+            for digest, query in sorted(self.state.queries.items()):
+                if cache_name(digest) in live.caches:
+                    continue
+                self.check_time("re-creating caches")
+                try:
+                    self.actions.create_cache(live, digest, query)
+                except ReadysetError as e:
+                    self.summary.problems.append(str(e))
+                    self.log.warning(f"cache {cache_name(digest)} on {live.host.endpoint}: {e}")
+
+    # --- 3 and 4: warm-up and discovery ---
+
+    def online(self) -> list[Live]:
+        return [lv for lv in self.live if lv.verdict.status == health.ONLINE]
+
+    def discover(self) -> None:
+        c = self.config
+        online = self.online()
+        all_rules = self.admin.rules()
+        ours = rules.owned(all_rules, c.readyset_hostgroup)
+        rules_changed = self.state.rules_dirty
+        if rules_changed:
+            self.log.note("rules written by an interrupted run were not loaded: loading them now")
+
+        if online:
+            for rule in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
+                self.actions.promote(rule, c.readyset_hostgroup, self.now)
+                rules_changed = True
+        else:
+            self.log.info("no online Readyset host: no discovery this pass")
+
+        slots = c.number_of_queries - len(ours)
+        if online and slots > 0:
+            self.check_time("query discovery")
+            rules_changed |= self.add_queries(online, all_rules, slots)
+
+        if rules_changed:
+            self.mark_rules_dirty(True)
+            self.actions.load_and_save_rules()
+            self.mark_rules_dirty(False)
+
+    def add_queries(self, online: list[Live], all_rules: list[RuleRow], slots: int) -> bool:
+        c = self.config
+        settings = DigestSettings.from_variables(self.admin.digest_variables())
+        known = self.state.unsupported
+        rows = self.admin.candidates(limit=slots + min(len(known), 10000))
+        chosen: list[DigestRow] = []
+        for row in rows:
+            if len(chosen) >= slots:
+                break
+            if row.digest in known:
+                continue
+            self.check_time(f"asking Readyset about {row.digest}")
+            query = self.supported_query(row, settings, online[0])
+            if query is None:
+                continue
+            if self.create_everywhere(online, row.digest, query):
+                chosen.append(row)
+        if not chosen:
+            return False
+        placement = rules.place(all_rules, len(chosen))
+        if placement.warning:
+            self.log.warning(placement.warning)
+        self.mark_rules_dirty(True)
+        for rule_id, row in zip(placement.ids, chosen):
+            self.actions.add_rule(rule_id, c, row, self.now)
+        return True
+
+    def supported_query(
+        self, row: DigestRow, settings: DigestSettings, host: Live
+    ) -> Optional[Remembered]:
+        outcome = translate(row.digest_text, settings)
+        if not isinstance(outcome, Cacheable):
+            self.remember_unsupported(row, f"not cacheable: {outcome.reason}")
+            return None
+        try:
+            verdict = host.client.explain(row.schemaname, outcome.query)
+        except ReadysetError as e:
+            self.log.warning(f"EXPLAIN CREATE CACHE for {row.digest} failed: {e}")
+            self.summary.problems.append(str(e))
+            return None
+        if verdict.strip().lower() not in SUPPORTED:
+            self.remember_unsupported(row, f"Readyset says {verdict!r}")
+            return None
+        return Remembered(schema=row.schemaname, text=outcome.query, at=self.now)
+
+    def remember_unsupported(self, row: DigestRow, reason: str) -> None:
+        self.log.note(
+            f"digest {row.digest} (schema {row.schemaname}) skipped, {reason}:"
+            f" {row.digest_text[:200]}"
+        )
+        if not self.dry_run:
+            self.state.unsupported[row.digest] = Remembered(row.schemaname, reason, self.now)
+            self.state_changed = True
+
+    def create_everywhere(self, online: list[Live], digest: str, query: Remembered) -> bool:
+        """Create the cache on every online host; a rule may follow only if all succeeded."""
+        if not self.dry_run:
+            self.state.queries[digest] = query  # before creating: a crash leaves it adoptable
+            self.state_changed = True
+            self.save_state()
+        ok = True
+        for live in online:
+            try:
+                self.actions.create_cache(live, digest, query)
+            except ReadysetError as e:
+                ok = False
+                self.summary.problems.append(str(e))
+                self.log.warning(
+                    f"cache {cache_name(digest)} not created on {live.host.endpoint}: {e};"
+                    " no rule for it this pass"
+                )
+        return ok
+
+    # --- state ---
+
+    def mark_rules_dirty(self, dirty: bool) -> None:
+        if self.dry_run or self.state.rules_dirty == dirty:
+            return
+        self.state.rules_dirty = dirty
+        self.state_changed = True
+        self.save_state()
+
+    def save_state(self) -> None:
+        if self.dry_run or not self.state_changed:
+            return
+        state_file.save(self.config.state_path, self.state)
+        self.state_changed = False
+
+
+__all__ = ["AdminError", "Pass", "PassTimeout", "ReadysetError", "State", "Summary"]

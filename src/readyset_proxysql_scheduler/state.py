@@ -1,0 +1,97 @@
+"""What the scheduler remembers between passes, in one small JSON file (`state_file`).
+
+- `unsupported`: digests Readyset refused or that cannot be turned into a query, with the
+  reason, so they are not asked again every pass. Delete the file to ask again.
+- `queries`: the query text and schema behind each cache the scheduler created, so a Readyset
+  host that was down when a cache was made gets it later.
+- `offline_soft`: hosts the scheduler itself set OFFLINE_SOFT (maintenance mode); any other
+  OFFLINE_SOFT host was set by a person and is left alone.
+- `rules_dirty`: rules were written but not yet loaded to runtime (a run died in between);
+  the next pass loads them.
+
+The file is rewritten atomically (temporary file, then rename) and only outside dry runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Remembered:
+    schema: str
+    text: str
+    at: float = 0.0
+
+
+@dataclass
+class State:
+    unsupported: dict[str, Remembered] = field(default_factory=dict)
+    queries: dict[str, Remembered] = field(default_factory=dict)
+    offline_soft: set[str] = field(default_factory=set)
+    rules_dirty: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "unsupported": {k: vars(v) for k, v in sorted(self.unsupported.items())},
+            "queries": {k: vars(v) for k, v in sorted(self.queries.items())},
+            "offline_soft": sorted(self.offline_soft),
+            "rules_dirty": self.rules_dirty,
+        }
+
+
+def _remembered(data: Any) -> dict[str, Remembered]:
+    out = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, dict):
+                out[str(key)] = Remembered(
+                    schema=str(value.get("schema", "")),
+                    text=str(value.get("text", "")),
+                    at=float(value.get("at", 0) or 0),
+                )
+    return out
+
+
+def load(path: str) -> tuple[State, str]:
+    """The remembered state, and a warning when the file was unreadable (then start empty)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return State(), ""
+    except (OSError, ValueError) as e:
+        return State(), f"state file {path} unreadable, starting afresh: {e}"
+    if not isinstance(data, dict):
+        return State(), f"state file {path} has no JSON object, starting afresh"
+    return (
+        State(
+            unsupported=_remembered(data.get("unsupported")),
+            queries=_remembered(data.get("queries")),
+            offline_soft={str(x) for x in data.get("offline_soft", []) if isinstance(x, str)},
+            rules_dirty=bool(data.get("rules_dirty", False)),
+        ),
+        "",
+    )
+
+
+def save(path: str, state: State) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".rps-state-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(state.to_json(), handle, indent=1, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
