@@ -85,7 +85,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with RunLock(config.lock_file):
             summary = Pass(config, log, dry_run=args.dry_run).run()
     except LockHeld:
-        log.info(f"another run holds {config.lock_file}: nothing to do")
+        log.note(f"another run holds {config.lock_file}: this run exits without doing anything")
         return EXIT_OK
     except (LockError, AdminError, ReadysetError, PassTimeout, OSError) as e:
         log.error(f"run failed: {e}")

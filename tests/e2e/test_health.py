@@ -1,0 +1,107 @@
+"""Health check: each Readyset status in each era → the status in runtime_mysql_servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rps_sandbox.sandbox import Sandbox
+from tests.e2e.conftest import admin_rows, run_scheduler
+
+
+def status(sb: Sandbox, index: int = 0) -> str:
+    port = sb.readyset[index].port
+    rows = admin_rows(
+        sb, f"SELECT status FROM runtime_mysql_servers WHERE hostgroup_id = 99 AND port = {port}"
+    )
+    return str(rows[0][0])
+
+
+CASES = [
+    ("B", "online", "ONLINE"),
+    ("B", "snapshot", "SHUNNED"),
+    ("B", "unreachable", "SHUNNED"),
+    ("C", "online", "ONLINE"),
+    ("C", "snapshot", "SHUNNED"),
+    ("C", "maintenance", "OFFLINE_SOFT"),
+    ("C", "unreachable", "SHUNNED"),
+    ("D", "maintenance", "OFFLINE_SOFT"),
+    ("E", "online", "ONLINE"),
+    ("E", "snapshot", "SHUNNED"),
+    ("E", "maintenance", "OFFLINE_SOFT"),
+    ("E", "down", "SHUNNED"),
+]
+
+
+@pytest.mark.parametrize(("era", "condition", "expected"), CASES)
+def test_status_mapping(mariadb, tmp_path: Path, era: str, condition: str, expected: str) -> None:
+    with Sandbox(mariadb=mariadb, workdir=tmp_path / "sb", era=era) as sb:
+        rs = sb.readyset[0]
+        if condition == "snapshot":
+            rs.snapshot_for(60)
+        elif condition == "maintenance":
+            rs.enter_maintenance()
+        elif condition == "unreachable":
+            rs.upstream_unreachable = True
+        elif condition == "down":
+            rs.connect_behaviour = "refuse"
+        cfg = sb.scheduler_config(tmp_path / "s.cnf", operation_mode="HealthCheck")
+        run = run_scheduler(cfg)
+        assert run.code == 0, run.lines
+        assert status(sb) == expected
+        # Health states are not saved to disk: a restart starts from the configured status.
+        disk = admin_rows(sb, "SELECT status FROM disk.mysql_servers WHERE hostgroup_id = 99")
+        assert disk == [("ONLINE",)]
+
+
+def test_recovers_to_online_and_writes_only_changes(sandbox: Sandbox, config) -> None:
+    rs = sandbox.readyset[0]
+    cfg = config(operation_mode="HealthCheck")
+    rs.snapshot_for(60)
+    assert run_scheduler(cfg).code == 0
+    assert status(sandbox) == "SHUNNED"
+    sandbox.proxysql.statements.clear()
+    assert run_scheduler(cfg).lines == []
+    assert not any("LOAD MYSQL SERVERS" in s.upper() for s in sandbox.proxysql.statements)
+    rs.snapshot_for(0)
+    assert run_scheduler(cfg).code == 0
+    assert status(sandbox) == "ONLINE"
+
+
+def test_offline_hard_and_manual_offline_soft_are_left_alone(mariadb, tmp_path: Path) -> None:
+    with Sandbox(mariadb=mariadb, workdir=tmp_path / "sb", readysets=2) as sb:
+        for rs in sb.readyset:
+            rs.snapshot_for(60)
+        with sb.admin() as conn, conn.cursor() as cur:
+            cur.execute(f"UPDATE mysql_servers SET status = 'OFFLINE_HARD' WHERE port = {sb.readyset[0].port}")
+            cur.execute(f"UPDATE mysql_servers SET status = 'OFFLINE_SOFT' WHERE port = {sb.readyset[1].port}")
+            cur.execute("LOAD MYSQL SERVERS TO RUNTIME")
+        run = run_scheduler(sb.scheduler_config(tmp_path / "s.cnf"))
+        assert run.code == 0
+        assert status(sb, 0) == "OFFLINE_HARD"
+        assert status(sb, 1) == "OFFLINE_SOFT"
+
+
+def test_maintenance_mode_set_by_us_is_lifted_by_us(sandbox: Sandbox, config) -> None:
+    rs = sandbox.readyset[0]
+    cfg = config(operation_mode="HealthCheck")
+    rs.enter_maintenance()
+    assert run_scheduler(cfg).code == 0
+    assert status(sandbox) == "OFFLINE_SOFT"
+    rs.exit_maintenance()
+    assert run_scheduler(cfg).code == 0
+    assert status(sandbox) == "ONLINE"
+
+
+def test_hung_host_ends_in_time_and_is_named(mariadb, tmp_path: Path) -> None:
+    with Sandbox(mariadb=mariadb, workdir=tmp_path / "sb", readysets=2) as sb:
+        sb.readyset[1].connect_behaviour = "hang"
+        cfg = sb.scheduler_config(
+            tmp_path / "s.cnf", operation_mode="HealthCheck", connect_timeout_s=1, pass_timeout_s=3
+        )
+        run = run_scheduler(cfg, timeout=20)
+        assert run.code == 0, run.lines
+        assert status(sb, 0) == "ONLINE"
+        assert status(sb, 1) == "SHUNNED"
+        assert any(str(sb.readyset[1].port) in line for line in run.lines)
