@@ -1,0 +1,175 @@
+"""Everything that differs between Readyset releases, in one table (reference §0).
+
+Each era imitates one representative release tag:
+
+* B = stable-250123 (classic 2024 surface, last of its era)
+* C = stable-251023 (``Status`` row, maintenance mode, ``unsupported: <reason>``,
+  ``Enabled Features``, "Readyset" spelling, DEEP/SHALLOW keywords)
+* D = stable-260226 (``properties`` column, EXPLAIN ``no: <reason>``; still deep by default,
+  before the ``Replication Status`` row of stable-260331)
+* E = stable-260528 (snake_case columns, CREATE CACHE returns a row, ``Replication Status``).
+  Real stable-260331+ defaults to ``--cache-mode shallow``; the emulator's era E behaves as if
+  started with ``--cache-mode deep`` so that EXPLAIN keeps answering ``no: <reason>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Era:
+    name: str
+    release: str
+    product: str  # "ReadySet" (≤ stable-250828) or "Readyset"
+    # SHOW READYSET STATUS
+    status_row: str
+    status_online: str
+    status_snapshot: str
+    status_maintenance: Optional[str]  # None: no maintenance mode in this era
+    replication_status_row: bool
+    enabled_features_row: bool
+    # cache commands
+    show_caches_columns: tuple[str, ...]
+    properties_column: bool  # False: `fallback behavior` words
+    show_caches_bare_id: bool  # SHOW CACHES WHERE query_id = q_x (unquoted) accepted
+    explain_columns: tuple[str, ...]
+    explain_reasons: bool  # `no: <reason>` and table failures as rows
+    proxied_columns: tuple[str, ...]
+    proxied_reasons: bool  # `unsupported: <reason>`
+    create_result_columns: Optional[tuple[str, ...]]  # None: CREATE CACHE answers OK
+    recreate_on_collision: bool  # stable-250627+: same id or name → drop and re-create
+    cache_type_keywords: bool  # CREATE [DEEP|SHALLOW] CACHE
+    shallow_needs_policy: bool  # stable-250925/251023: SHALLOW without POLICY fails
+    # misc statements
+    version_columns: tuple[str, str]
+    connections_columns: tuple[str, ...]
+    last_statement_columns: tuple[str, str]
+    explain_caches_column: str
+    table_online_word: str
+    drop_typed_caches: bool  # DROP ALL DEEP|SHALLOW CACHES, SHOW DEEP|SHALLOW CACHES
+
+
+_CLASSIC_CACHES = ("query id", "cache name", "query text", "fallback behavior", "count")
+_PROPS_CACHES = ("query id", "cache name", "query text", "properties", "count")
+_SNAKE_CACHES = ("query_id", "name", "query", "properties", "count")
+_CLASSIC_EXPLAIN = ("query id", "query", "readyset supported")
+_SNAKE_EXPLAIN = ("query_id", "query", "readyset_supported")
+_CLASSIC_PROXIED = ("query id", "proxied query", "readyset supported", "count")
+_SNAKE_PROXIED = ("query_id", "query", "readyset_supported", "count")
+
+ERAS: dict[str, Era] = {
+    "B": Era(
+        name="B",
+        release="stable-250123",
+        product="ReadySet",
+        status_row="Snapshot Status",
+        status_online="Completed",
+        status_snapshot="In Progress",
+        status_maintenance=None,
+        replication_status_row=False,
+        enabled_features_row=False,
+        show_caches_columns=_CLASSIC_CACHES,
+        properties_column=False,
+        show_caches_bare_id=False,
+        explain_columns=_CLASSIC_EXPLAIN,
+        explain_reasons=False,
+        proxied_columns=_CLASSIC_PROXIED,
+        proxied_reasons=False,
+        create_result_columns=None,
+        recreate_on_collision=False,
+        cache_type_keywords=False,
+        shallow_needs_policy=False,
+        version_columns=("ReadySet", "Version Information"),
+        connections_columns=("remote_addr",),
+        last_statement_columns=("Query_destination", "ReadySet_error"),
+        explain_caches_column="query text",
+        table_online_word="Snapshotted",
+        drop_typed_caches=False,
+    ),
+    "C": Era(
+        name="C",
+        release="stable-251023",
+        product="Readyset",
+        status_row="Status",
+        status_online="Online",
+        status_snapshot="Snapshot In Progress",
+        status_maintenance="Maintenance Mode",
+        replication_status_row=False,
+        enabled_features_row=True,
+        show_caches_columns=_CLASSIC_CACHES,
+        properties_column=False,
+        show_caches_bare_id=False,
+        explain_columns=_CLASSIC_EXPLAIN,
+        explain_reasons=False,
+        proxied_columns=_CLASSIC_PROXIED,
+        proxied_reasons=True,
+        create_result_columns=None,
+        recreate_on_collision=True,
+        cache_type_keywords=True,
+        shallow_needs_policy=True,
+        version_columns=("Readyset", "Version Information"),
+        connections_columns=("remote_addr",),
+        last_statement_columns=("Query_destination", "Readyset_error"),
+        explain_caches_column="query text",
+        table_online_word="Online",
+        drop_typed_caches=False,
+    ),
+    "D": Era(
+        name="D",
+        release="stable-260226",
+        product="Readyset",
+        status_row="Status",
+        status_online="Online",
+        status_snapshot="Snapshot In Progress",
+        status_maintenance="Maintenance Mode",
+        replication_status_row=False,
+        enabled_features_row=True,
+        show_caches_columns=_PROPS_CACHES,
+        properties_column=True,
+        show_caches_bare_id=True,
+        explain_columns=_CLASSIC_EXPLAIN,
+        explain_reasons=True,
+        proxied_columns=_CLASSIC_PROXIED,
+        proxied_reasons=True,
+        create_result_columns=None,
+        recreate_on_collision=True,
+        cache_type_keywords=True,
+        shallow_needs_policy=False,
+        version_columns=("Readyset", "Version Information"),
+        connections_columns=("remote_addr",),
+        last_statement_columns=("Query_destination", "Readyset_error"),
+        explain_caches_column="query text",
+        table_online_word="Online",
+        drop_typed_caches=True,
+    ),
+    "E": Era(
+        name="E",
+        release="stable-260528",
+        product="Readyset",
+        status_row="Status",
+        status_online="Online",
+        status_snapshot="Snapshot In Progress",
+        status_maintenance="Maintenance Mode",
+        replication_status_row=True,
+        enabled_features_row=True,
+        show_caches_columns=_SNAKE_CACHES,
+        properties_column=True,
+        show_caches_bare_id=True,
+        explain_columns=_SNAKE_EXPLAIN,
+        explain_reasons=True,
+        proxied_columns=_SNAKE_PROXIED,
+        proxied_reasons=True,
+        create_result_columns=("query_id", "name", "query", "cache_type"),
+        recreate_on_collision=True,
+        cache_type_keywords=True,
+        shallow_needs_policy=False,
+        version_columns=("Readyset", "Version Information"),
+        connections_columns=("client_addr", "username"),
+        last_statement_columns=("Query_destination", "Readyset_error"),
+        explain_caches_column="query",
+        table_online_word="Online",
+        drop_typed_caches=True,
+    ),
+}
