@@ -75,7 +75,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log.error(f"configuration error: {e}")
         return EXIT_USAGE
     log.level = config.log_verbosity
-    log.hide(config.proxysql_password, config.readyset_password)
     if readable_by_others(config.path):
         log.warning(
             f"{config.path} holds passwords and is readable by other users: chmod 600 {config.path}"

@@ -21,7 +21,15 @@ DROP_CACHE = "DROP CACHE {name}"
 
 
 class ReadysetError(Exception):
-    """A Readyset host failed or timed out; str() is one line."""
+    """A Readyset host failed or timed out; str() is one line.
+
+    `answered` is True when Readyset itself refused the statement (an error packet: a verdict
+    about the query), False when the host could not be reached or timed out (transient).
+    """
+
+    def __init__(self, message: str, answered: bool = False) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 def quote_identifier(name: str) -> str:
@@ -89,9 +97,10 @@ class Readyset:
                 names = [d[0] for d in cur.description] if cur.description else []
                 return names, list(cur.fetchall())
         except pymysql.err.MySQLError as e:
-            if not isinstance(e, pymysql.err.ProgrammingError) and not _is_server_error(e):
+            answered = _is_server_error(e)
+            if not answered:
                 self.close()
-            raise ReadysetError(f"Readyset {self.endpoint}: {_reason(e)}") from None
+            raise ReadysetError(f"Readyset {self.endpoint}: {_reason(e)}", answered) from None
 
     def close(self) -> None:
         if self.conn is not None:

@@ -339,8 +339,11 @@ class Pass:
         try:
             verdict = host.client.explain(row.schemaname, outcome.query)
         except ReadysetError as e:
-            self.log.warning(f"EXPLAIN CREATE CACHE for {row.digest} failed: {e}")
-            self.summary.problems.append(str(e))
+            if e.answered:  # Readyset refused the query itself: that is its verdict
+                self.remember_unsupported(row, f"Readyset refused it: {e}")
+            else:
+                self.log.warning(f"EXPLAIN CREATE CACHE for {row.digest} failed: {e}")
+                self.summary.problems.append(str(e))
             return None
         if verdict.strip().lower() not in SUPPORTED:
             self.remember_unsupported(row, f"Readyset says {verdict!r}")

@@ -132,6 +132,18 @@ class Sandbox:
         params.update(kwargs)
         return pymysql.connect(**params)
 
+    def readyset_connection(self, index: int = 0) -> pymysql.connections.Connection:
+        db = self.mariadb
+        assert db is not None
+        return pymysql.connect(
+            host="127.0.0.1",
+            port=self.readyset[index].port,
+            user=db.app_user,
+            password=db.app_password,
+            database=db.schema,
+            autocommit=True,
+        )
+
     def scheduler_config(self, path: Path, **overrides: Any) -> Path:
         """Write a scheduler config for this sandbox; overrides are TOML values."""
         db = self.mariadb

@@ -323,8 +323,8 @@ class ServerThread:
 
 
 def _raw_conv() -> dict[Any, Any]:
-    # No decoders: every value arrives as text, so it can be forwarded byte for byte.
-    return {}
+    # Encoders only, no decoders: every value arrives as text and is forwarded byte for byte.
+    return {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
 
 
 class Upstream:
