@@ -35,7 +35,7 @@ def _short(data: bytes, seed1: int, seed2: int) -> Tuple[int, int]:
     if length > 15:
         n32 = length // 32
         if n32:
-            words = struct.unpack_from("<%dQ" % (n32 * 4), data, 0)
+            words = struct.unpack_from(f"<{n32 * 4}Q", data, 0)
             for i in range(0, n32 * 4, 4):
                 c = (c + words[i]) & m
                 d = (d + words[i + 1]) & m
@@ -188,7 +188,7 @@ def _long(data: bytes, seed1: int, seed2: int) -> Tuple[int, int]:
     length = len(data)
     nblocks = length // _BLOCK_SIZE
     if nblocks:
-        words = struct.unpack_from("<%dQ" % (nblocks * _NUM_VARS), data, 0)
+        words = struct.unpack_from(f"<{nblocks * _NUM_VARS}Q", data, 0)
         for b in range(nblocks):
             _mix(words, b * _NUM_VARS, h)
     pos = nblocks * _BLOCK_SIZE
