@@ -35,8 +35,9 @@ them there."""
 
 EPILOG = """\
 exit codes: 0 done (or another run holds the lock), 1 runtime failure, 2 configuration error.
-register: INSERT INTO scheduler (active, interval_ms, filename, arg1) VALUES
-  (1, 10000, '/path/to/venv/bin/readyset_proxysql_scheduler', '--config=/etc/readyset_proxysql_scheduler.cnf');"""
+register in ProxySQL:
+  INSERT INTO scheduler (active, interval_ms, filename, arg1) VALUES (1, 10000,
+    '/path/to/venv/bin/readyset_proxysql_scheduler', '--config=/etc/readyset_scheduler.cnf');"""
 
 
 def _parser() -> argparse.ArgumentParser:

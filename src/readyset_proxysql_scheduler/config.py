@@ -122,7 +122,7 @@ def _integer(low: int, high: int) -> Parser:
             raise ValueError(f"expected an integer, got {_describe(value)}")
         if not low <= value <= high:
             raise ValueError(f"{value} is out of range {low}..{high}")
-        return value
+        return int(value)
 
     return parse
 

@@ -52,7 +52,8 @@ CANDIDATES = (
 INSERT_RULE = (
     "INSERT INTO mysql_query_rules (rule_id, active, username, schemaname, digest,"
     " destination_hostgroup, mirror_hostgroup, apply, comment)"
-    " VALUES ({rule_id}, 1, {username}, {schemaname}, {digest}, {destination}, {mirror}, 1, {comment})"
+    " VALUES ({rule_id}, 1, {username}, {schemaname}, {digest}, {destination}, {mirror}, 1,"
+    " {comment})"
 )
 PROMOTE_RULE = (
     "UPDATE mysql_query_rules SET mirror_hostgroup = NULL, destination_hostgroup = {hostgroup},"

@@ -7,6 +7,7 @@ Results are read by column name where Readyset renamed columns between releases 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -30,6 +31,24 @@ class ReadysetError(Exception):
     def __init__(self, message: str, answered: bool = False) -> None:
         super().__init__(message)
         self.answered = answered
+
+    @property
+    def refuses_query(self) -> bool:
+        """Readyset answered that it cannot cache this query (not a transient failure)."""
+        text = str(self).lower()
+        return self.answered and any(marker in text for marker in _VERDICTS)
+
+
+# Error texts in which Readyset judges the query itself (reference readyset.md §1, §4.5, §7).
+_VERDICTS = (
+    "unsupported",
+    "failed to parse",
+    "not being replicated",
+    "could not find table",
+    "placeholders in unsupported positions",
+    "does not support",
+    "is not supported",
+)
 
 
 def quote_identifier(name: str) -> str:
@@ -55,8 +74,10 @@ class Readyset:
         password: str,
         connect_timeout: float,
         query_timeout: float,
+        deadline: Optional[float] = None,
     ) -> None:
         self.endpoint = endpoint
+        self.deadline = deadline  # time.monotonic() value
         self.user = user
         self.password = password
         self.connect_timeout = connect_timeout
@@ -90,6 +111,10 @@ class Readyset:
 
     def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         conn = self._connect()
+        if self.deadline is not None:
+            # Never wait past the pass's deadline (PyMySQL reads these before each socket use).
+            budget = min(self.query_timeout, max(0.05, self.deadline - time.monotonic()))
+            conn._read_timeout = conn._write_timeout = budget
         self.round_trips += 1
         try:
             with conn.cursor() as cur:

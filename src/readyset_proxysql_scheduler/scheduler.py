@@ -119,6 +119,21 @@ class Actions:
             lambda: self.admin.promote_rule(rule.rule_id, hostgroup, rules.added_comment(now)),
         )
 
+    def set_rule_active(self, rule: RuleRow, active: bool, why: str) -> None:
+        verb = "activate" if active else "deactivate"
+        self._do(
+            f"{verb} rule {rule.rule_id} (digest {rule.digest}): {why}",
+            lambda: self.admin.set_rule_active(rule.rule_id, active),
+        )
+
+    def drop_cache(self, live: Live, name: str) -> None:
+        def apply() -> None:
+            live.client.drop_cache(name)
+            if live.caches is not None:
+                live.caches.discard(name)
+
+        self._do(f"drop cache {name} on {live.host.endpoint}: no rule uses it", apply)
+
     def load_and_save_rules(self) -> None:
         def apply() -> None:
             self.admin.load_rules()
@@ -148,14 +163,23 @@ class Pass:
             log.warning(warning)
         self.state_changed = False
         self.live: list[Live] = []
+        self._rules: Optional[list[RuleRow]] = None
+        self.rules_changed = self.state.rules_dirty
+        if self.rules_changed:
+            log.note("rules written by an interrupted run were never loaded: loading them now")
 
     # --- the pass ---
 
     def run(self) -> Summary:
         try:
             self.check_health()
+            self.protect_routing()
             if self.config.operation_mode != OperationMode.HEALTH_CHECK:
                 self.discover()
+            if self.rules_changed:
+                self.mark_rules_dirty(True)
+                self.actions.load_and_save_rules()
+                self.mark_rules_dirty(False)
         finally:
             self.save_state()
             self.admin.close()
@@ -253,7 +277,9 @@ class Pass:
 
     def reconcile_caches(self, online: list[Live]) -> None:
         """Give every online host every cache the scheduler made (a host may have missed it)."""
-        if not self.state.queries or not online:
+        ruled = {r.digest for r in self.rules() if r.digest}
+        wanted = {d: q for d, q in self.state.queries.items() if d in ruled}
+        if not wanted or not online:
             return
         for live in online:
             try:
@@ -261,7 +287,7 @@ class Pass:
             except ReadysetError as e:
                 self.log.warning(f"cannot list caches on {live.host.endpoint}: {e}")
                 continue
-            for digest, query in sorted(self.state.queries.items()):
+            for digest, query in sorted(wanted.items()):
                 if cache_name(digest) in live.caches:
                     continue
                 self.check_time("re-creating caches")
@@ -276,33 +302,78 @@ class Pass:
     def online(self) -> list[Live]:
         return [lv for lv in self.live if lv.verdict.status == health.ONLINE]
 
+    def rules(self) -> list[RuleRow]:
+        if self._rules is None:
+            self._rules = self.admin.rules()
+        return self._rules
+
+    def protect_routing(self) -> None:
+        """While no Readyset host is online, the scheduler's rules are off; back on after.
+
+        A destination rule towards a hostgroup without a usable server makes ProxySQL hold the
+        query for mysql-connect_timeout_server_max (10 s) and then fail it; with the rule off,
+        the query goes to the source hostgroup instead. Only rules the scheduler switched off
+        are switched back on (recorded in the state file); a rule a person set inactive stays.
+        """
+        hostgroup = self.config.readyset_hostgroup
+        ours = rules.owned(self.rules(), hostgroup)
+        if not self.online():
+            for item in ours:
+                if item.rule.active:
+                    self.mark_rules_dirty(True)
+                    self.actions.set_rule_active(item.rule, False, "no Readyset host is online")
+                    self.state.deactivated.add(item.rule.rule_id)
+                    self.state_changed = self.rules_changed = True
+            return
+        for item in ours:
+            if not item.rule.active and item.rule.rule_id in self.state.deactivated:
+                self.mark_rules_dirty(True)
+                self.actions.set_rule_active(item.rule, True, "a Readyset host is online again")
+                self.state.deactivated.discard(item.rule.rule_id)
+                self.state_changed = self.rules_changed = True
+
     def discover(self) -> None:
         c = self.config
         online = self.online()
-        all_rules = self.admin.rules()
-        ours = rules.owned(all_rules, c.readyset_hostgroup)
-        rules_changed = self.state.rules_dirty
-        if rules_changed:
-            self.log.note("rules written by an interrupted run were not loaded: loading them now")
-
-        if online:
-            for rule in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
-                self.actions.promote(rule, c.readyset_hostgroup, self.now)
-                rules_changed = True
-        else:
+        if not online:
             self.log.info("no online Readyset host: no discovery this pass")
+            return
+        all_rules = self.rules()
+        ours = rules.owned(all_rules, c.readyset_hostgroup)
+        for rule in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
+            self.mark_rules_dirty(True)
+            self.actions.promote(rule, c.readyset_hostgroup, self.now)
+            self.rules_changed = True
 
         slots = c.number_of_queries - len(ours)
-        if online and slots > 0:
+        added: list[str] = []
+        if slots > 0:
             self.check_time("query discovery")
-            rules_changed |= self.add_queries(online, all_rules, slots)
+            added = self.add_queries(online, all_rules, slots)
+            self.rules_changed |= bool(added)
+        ruled = {r.digest for r in all_rules if r.digest} | set(added)
+        self.drop_orphans(online, ruled)
 
-        if rules_changed:
-            self.mark_rules_dirty(True)
-            self.actions.load_and_save_rules()
-            self.mark_rules_dirty(False)
+    def drop_orphans(self, online: list[Live], ruled: set[str]) -> None:
+        """Caches the scheduler made that no rule uses (its rule was deleted, or a run died
+        before writing it, or a host refused the cache) are dropped from every online host, so
+        nothing is left that nobody owns. A still-hot query is simply found again."""
+        for digest in sorted(set(self.state.queries) - ruled):
+            name = cache_name(digest)
+            for live in online:
+                if live.caches is not None and name not in live.caches:
+                    continue
+                try:
+                    self.actions.drop_cache(live, name)
+                except ReadysetError as e:
+                    self.log.warning(f"cannot drop cache {name} on {live.host.endpoint}: {e}")
+                    break
+            else:
+                if not self.dry_run:
+                    del self.state.queries[digest]
+                    self.state_changed = True
 
-    def add_queries(self, online: list[Live], all_rules: list[RuleRow], slots: int) -> bool:
+    def add_queries(self, online: list[Live], all_rules: list[RuleRow], slots: int) -> list[str]:
         c = self.config
         settings = DigestSettings.from_variables(self.admin.digest_variables())
         known = self.state.unsupported
@@ -320,14 +391,14 @@ class Pass:
             if self.create_everywhere(online, row.digest, query):
                 chosen.append(row)
         if not chosen:
-            return False
+            return []
         placement = rules.place(all_rules, len(chosen))
         if placement.warning:
             self.log.warning(placement.warning)
         self.mark_rules_dirty(True)
         for rule_id, row in zip(placement.ids, chosen):
             self.actions.add_rule(rule_id, c, row, self.now)
-        return True
+        return [row.digest for row in chosen]
 
     def supported_query(
         self, row: DigestRow, settings: DigestSettings, host: Live
@@ -339,7 +410,7 @@ class Pass:
         try:
             verdict = host.client.explain(row.schemaname, outcome.query)
         except ReadysetError as e:
-            if e.answered:  # Readyset refused the query itself: that is its verdict
+            if e.refuses_query:  # Readyset judged the query itself: that is its verdict
                 self.remember_unsupported(row, f"Readyset refused it: {e}")
             else:
                 self.log.warning(f"EXPLAIN CREATE CACHE for {row.digest} failed: {e}")

@@ -6,6 +6,8 @@
   host that was down when a cache was made gets it later.
 - `offline_soft`: hosts the scheduler itself set OFFLINE_SOFT (maintenance mode); any other
   OFFLINE_SOFT host was set by a person and is left alone.
+- `deactivated`: rules the scheduler switched off while no Readyset host was online; only
+  these are switched back on.
 - `rules_dirty`: rules were written but not yet loaded to runtime (a run died in between);
   the next pass loads them.
 
@@ -33,6 +35,7 @@ class State:
     unsupported: dict[str, Remembered] = field(default_factory=dict)
     queries: dict[str, Remembered] = field(default_factory=dict)
     offline_soft: set[str] = field(default_factory=set)
+    deactivated: set[int] = field(default_factory=set)
     rules_dirty: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -41,6 +44,7 @@ class State:
             "unsupported": {k: vars(v) for k, v in sorted(self.unsupported.items())},
             "queries": {k: vars(v) for k, v in sorted(self.queries.items())},
             "offline_soft": sorted(self.offline_soft),
+            "deactivated": sorted(self.deactivated),
             "rules_dirty": self.rules_dirty,
         }
 
@@ -74,6 +78,7 @@ def load(path: str) -> tuple[State, str]:
             unsupported=_remembered(data.get("unsupported")),
             queries=_remembered(data.get("queries")),
             offline_soft={str(x) for x in data.get("offline_soft", []) if isinstance(x, str)},
+            deactivated={int(x) for x in data.get("deactivated", []) if isinstance(x, int)},
             rules_dirty=bool(data.get("rules_dirty", False)),
         ),
         "",
