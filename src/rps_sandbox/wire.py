@@ -34,6 +34,11 @@ from mysql_mimic.types import ColumnType, str_fixed, uint_1, uint_2
 PEER: contextvars.ContextVar[tuple[str, int]] = contextvars.ContextVar(
     "rps_peer", default=("", 0)
 )
+# Whether the listener serving this connection announces SERVER_STATUS_AUTOCOMMIT, as MySQL
+# servers and ProxySQL do (clients such as PyMySQL then send SET AUTOCOMMIT=0 when they want it).
+_ANNOUNCE_AUTOCOMMIT: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "rps_announce_autocommit", default=False
+)
 
 
 class SqlError(Exception):
@@ -152,6 +157,11 @@ class Refusal(str):
 
 
 class _Connection(mimic_connection.Connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if _ANNOUNCE_AUTOCOMMIT.get():
+            self.status_flags |= packets.ServerStatus.SERVER_STATUS_AUTOCOMMIT
+
     def error(self, **kwargs: Any) -> bytes:
         msg = kwargs.get("msg", "")
         code = int(getattr(msg, "code", 0) or kwargs.get("code", 1105))
@@ -244,6 +254,7 @@ class Listener:
     host: str = "127.0.0.1"
     server_version: str = "8.0.11"
     on_connect: Optional[Callable[[], Optional[str]]] = None
+    announce_autocommit: bool = False
     _server: Optional[MysqlServer] = field(default=None, repr=False)
 
 
@@ -257,6 +268,7 @@ class _Server(MysqlServer):
     ) -> None:
         peer = writer.get_extra_info("peername") or ("", 0)
         PEER.set((str(peer[0]), int(peer[1])))
+        _ANNOUNCE_AUTOCOMMIT.set(self.listener.announce_autocommit)
         hook = self.listener.on_connect
         if hook is not None:
             action = hook()
