@@ -48,6 +48,7 @@ _VERDICTS = (
     "placeholders in unsupported positions",
     "does not support",
     "is not supported",
+    "unknown database",
 )
 
 

@@ -277,7 +277,8 @@ class Pass:
 
     def reconcile_caches(self, online: list[Live]) -> None:
         """Give every online host every cache the scheduler made (a host may have missed it)."""
-        ruled = {r.digest for r in self.rules() if r.digest}
+        ours = rules.owned(self.rules(), self.config.readyset_hostgroup)
+        ruled = {o.rule.digest for o in ours if o.rule.digest}
         wanted = {d: q for d, q in self.state.queries.items() if d in ruled}
         if not wanted or not online:
             return
@@ -351,13 +352,13 @@ class Pass:
             self.check_time("query discovery")
             added = self.add_queries(online, all_rules, slots)
             self.rules_changed |= bool(added)
-        ruled = {r.digest for r in all_rules if r.digest} | set(added)
+        ruled = {o.rule.digest for o in ours if o.rule.digest} | set(added)
         self.drop_orphans(online, ruled)
 
     def drop_orphans(self, online: list[Live], ruled: set[str]) -> None:
-        """Caches the scheduler made that no rule uses (its rule was deleted, or a run died
-        before writing it, or a host refused the cache) are dropped from every online host, so
-        nothing is left that nobody owns. A still-hot query is simply found again."""
+        """Caches the scheduler made that none of its rules uses (the rule was deleted, a run
+        died before writing it, a host refused the cache) are dropped from every online host,
+        so nothing is left that nobody owns. A still-hot query is simply found again."""
         for digest in sorted(set(self.state.queries) - ruled):
             name = cache_name(digest)
             for live in online:
