@@ -95,14 +95,22 @@ def main(argv: list[str] | None = None) -> int:
         table(
             ["part", "address", "credentials"],
             [
-                ["MariaDB (upstream, hostgroup 1)", f"127.0.0.1:{sb.mariadb.port}",
-                 f"{sb.mariadb.app_user} / {sb.mariadb.app_password}"],
+                [
+                    "MariaDB (upstream, hostgroup 1)",
+                    f"127.0.0.1:{sb.mariadb.port}",
+                    f"{sb.mariadb.app_user} / {sb.mariadb.app_password}",
+                ],
                 ["ProxySQL admin", f"127.0.0.1:{sb.admin_port}", "admin / admin"],
-                ["ProxySQL traffic", f"127.0.0.1:{sb.traffic_port}",
-                 f"{sb.mariadb.app_user} / {sb.mariadb.app_password}"],
-                [f"Readyset era {args.era} (hostgroup {READYSET_HOSTGROUP})",
-                 f"127.0.0.1:{sb.readyset[0].port}",
-                 f"{sb.mariadb.app_user} / {sb.mariadb.app_password}"],
+                [
+                    "ProxySQL traffic",
+                    f"127.0.0.1:{sb.traffic_port}",
+                    f"{sb.mariadb.app_user} / {sb.mariadb.app_password}",
+                ],
+                [
+                    f"Readyset era {args.era} (hostgroup {READYSET_HOSTGROUP})",
+                    f"127.0.0.1:{sb.readyset[0].port}",
+                    f"{sb.mariadb.app_user} / {sb.mariadb.app_password}",
+                ],
             ],
         )
 
@@ -121,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         config = sb.scheduler_config(Path(tmp) / "scheduler.cnf", warmup_time_s=args.warmup)
         print(f"  $ {script} --config={config}")
         start = time.monotonic()
-        proc = subprocess.run([script, f"--config={config}"], env={}, capture_output=True,
-                              text=True, timeout=120)
+        proc = subprocess.run(
+            [script, f"--config={config}"], env={}, capture_output=True, text=True, timeout=120
+        )
         elapsed = (time.monotonic() - start) * 1000
         for line in (proc.stdout + proc.stderr).splitlines():
             print("  | " + line)

@@ -210,7 +210,8 @@ class MariaDB:
         with conn.cursor() as cur:
             for stmt in (
                 f"ALTER USER 'root'@'localhost' IDENTIFIED BY '{self.root_password}'",
-                f"CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '{self.root_password}'",
+                "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'"
+                f" IDENTIFIED BY '{self.root_password}'",
                 f"ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '{self.root_password}'",
                 "GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
                 f"CREATE USER '{APP_USER}'@'%' IDENTIFIED BY '{APP_PASSWORD}'",

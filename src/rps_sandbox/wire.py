@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 import pymysql
-from mysql_mimic import MysqlServer, ResultColumn, ResultSet
+from mysql_mimic import MysqlServer, ResultColumn, ResultSet, packets
 from mysql_mimic import connection as mimic_connection
-from mysql_mimic import packets
 from mysql_mimic import server as mimic_server
 from mysql_mimic.auth import (
     Forbidden,
@@ -31,9 +30,7 @@ from mysql_mimic.session import BaseSession
 from mysql_mimic.types import ColumnType, str_fixed, uint_1, uint_2
 
 # Address of the client whose connection is being served (set per connection task).
-PEER: contextvars.ContextVar[tuple[str, int]] = contextvars.ContextVar(
-    "rps_peer", default=("", 0)
-)
+PEER: contextvars.ContextVar[tuple[str, int]] = contextvars.ContextVar("rps_peer", default=("", 0))
 # Whether the listener serving this connection announces SERVER_STATUS_AUTOCOMMIT, as MySQL
 # servers and ProxySQL do (clients such as PyMySQL then send SET AUTOCOMMIT=0 when they want it).
 _ANNOUNCE_AUTOCOMMIT: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -383,15 +380,22 @@ class Upstream:
                 with conn.cursor() as cur:
                     cur.execute(sql)
                     if cur.description is None:
-                        return Ok(affected_rows=max(cur.rowcount, 0), last_insert_id=cur.lastrowid or 0)
+                        return Ok(
+                            affected_rows=max(cur.rowcount, 0), last_insert_id=cur.lastrowid or 0
+                        )
                     names = [d[0] for d in cur.description]
                     types = [d[1] for d in cur.description]
                     return Rows(columns=names, rows=list(cur.fetchall()), types=types)
             except pymysql.err.MySQLError as e:
-                if isinstance(e, pymysql.err.OperationalError) and e.args and e.args[0] in (
-                    2006,
-                    2013,
-                    2003,
+                if (
+                    isinstance(e, pymysql.err.OperationalError)
+                    and e.args
+                    and e.args[0]
+                    in (
+                        2006,
+                        2013,
+                        2003,
+                    )
                 ):
                     self.close()
                 raise _as_sql_error(e) from None

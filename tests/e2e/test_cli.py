@@ -13,8 +13,12 @@ from rps_sandbox.sandbox import Sandbox
 from tests.e2e.conftest import SCRIPT, admin_rows, app_queries, run_scheduler
 
 TABLES = [
-    "mysql_servers", "runtime_mysql_servers", "mysql_query_rules", "runtime_mysql_query_rules",
-    "disk.mysql_query_rules", "disk.mysql_servers",
+    "mysql_servers",
+    "runtime_mysql_servers",
+    "mysql_query_rules",
+    "runtime_mysql_query_rules",
+    "disk.mysql_query_rules",
+    "disk.mysql_servers",
 ]
 LOG_LINE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(INFO|NOTE|WARNING|ERROR)\] Readyset\[\d+\]: "
 
@@ -44,7 +48,9 @@ def test_dry_run_changes_nothing_and_lists_the_plan(sandbox: Sandbox, config) ->
     app_queries(sandbox, ["SELECT name FROM customers WHERE id = 5"], times=2)
     sandbox.readyset[0].snapshot_for(0)
     with sandbox.admin() as conn, conn.cursor() as cur:
-        cur.execute(f"UPDATE mysql_servers SET status = 'SHUNNED' WHERE port = {sandbox.readyset[0].port}")
+        cur.execute(
+            f"UPDATE mysql_servers SET status = 'SHUNNED' WHERE port = {sandbox.readyset[0].port}"
+        )
         cur.execute("LOAD MYSQL SERVERS TO RUNTIME")
     before = snapshot(sandbox)
     run = run_scheduler(config(), "--dry-run")
@@ -55,9 +61,11 @@ def test_dry_run_changes_nothing_and_lists_the_plan(sandbox: Sandbox, config) ->
     assert "dry run: would create cache d_0x" in text
     assert "dry run: would add rule 1" in text
     assert "dry run: would load MYSQL QUERY RULES" in text
-    assert not any("LOAD" in s.upper() or "SAVE" in s.upper() or "INSERT" in s.upper()
-                   or "UPDATE" in s.upper() for s in sandbox.proxysql.statements[-20:]
-                   if "scheduler" not in s)
+    assert not any(
+        "LOAD" in s.upper() or "SAVE" in s.upper() or "INSERT" in s.upper() or "UPDATE" in s.upper()
+        for s in sandbox.proxysql.statements[-20:]
+        if "scheduler" not in s
+    )
 
 
 def test_second_concurrent_run_exits_0_and_touches_nothing(sandbox: Sandbox, config) -> None:
@@ -78,7 +86,9 @@ def test_second_concurrent_run_exits_0_and_touches_nothing(sandbox: Sandbox, con
 
 def test_options_in_one_argument_and_empty_environment(sandbox: Sandbox, config) -> None:
     cfg = config()
-    out = subprocess.run([SCRIPT, f"--config={cfg} --dry-run"], capture_output=True, text=True, env={})
+    out = subprocess.run(
+        [SCRIPT, f"--config={cfg} --dry-run"], capture_output=True, text=True, env={}
+    )
     assert out.returncode == 0, out.stderr
 
 

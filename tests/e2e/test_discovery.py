@@ -56,10 +56,22 @@ def seed_digests(sandbox: Sandbox) -> list[str]:
         digest = f"0x{0xABC000 + i:016X}"
         digests.append(digest)
         rows.append(
-            dict(hostgroup=1, schemaname="shop", username="app", client_address="",
-                 digest=digest, digest_text=text, count_star=stats[0], first_seen=now,
-                 last_seen=now, sum_time=stats[1], min_time=stats[3], max_time=stats[4],
-                 sum_rows_affected=0, sum_rows_sent=stats[2])
+            dict(
+                hostgroup=1,
+                schemaname="shop",
+                username="app",
+                client_address="",
+                digest=digest,
+                digest_text=text,
+                count_star=stats[0],
+                first_seen=now,
+                last_seen=now,
+                sum_time=stats[1],
+                min_time=stats[3],
+                max_time=stats[4],
+                sum_rows_affected=0,
+                sum_rows_sent=stats[2],
+            )
         )
     sandbox.proxysql.add_digest_rows(rows)
     return digests
@@ -82,9 +94,7 @@ def test_mode_picks_its_first(sandbox: Sandbox, config, mode: str) -> None:
 
 def test_thresholds_filter(sandbox: Sandbox, config) -> None:
     digests = seed_digests(sandbox)
-    run = run_scheduler(
-        config(query_discovery_min_execution=100, query_discovery_min_row_sent=30)
-    )
+    run = run_scheduler(config(query_discovery_min_execution=100, query_discovery_min_row_sent=30))
     assert run.code == 0
     rules = {r[0] for r in admin_rows(sandbox, "SELECT digest FROM runtime_mysql_query_rules")}
     expected = {d for d, s in zip(digests, STATS) if s[0] > 100 and s[2] > 30}

@@ -94,10 +94,17 @@ def test_killed_between_cache_and_rule(mariadb, tmp_path: Path) -> None:
         cfg = sb.scheduler_config(tmp_path / "s.cnf")
         for rs in sb.readyset:
             rs.query_delay = 0.5
-        proc = subprocess.Popen([SCRIPT, f"--config={cfg}"], env={}, text=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        kill_when(proc, lambda: any(s.upper().startswith("CREATE CACHE")
-                                    for s in sb.readyset[0].statements))
+        proc = subprocess.Popen(
+            [SCRIPT, f"--config={cfg}"],
+            env={},
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        kill_when(
+            proc,
+            lambda: any(s.upper().startswith("CREATE CACHE") for s in sb.readyset[0].statements),
+        )
         assert admin_rows(sb, RULES) == []
         for rs in sb.readyset:
             rs.query_delay = 0
@@ -111,8 +118,13 @@ def test_lock_of_a_killed_run_does_not_block(sandbox: Sandbox, config) -> None:
     app_queries(sandbox, [QUERY], times=2)
     cfg = config()
     sandbox.readyset[0].query_delay = 1
-    proc = subprocess.Popen([SCRIPT, f"--config={cfg}"], env={}, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [SCRIPT, f"--config={cfg}"],
+        env={},
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     kill_when(proc, lambda: len(sandbox.readyset[0].statements) > 0)
     sandbox.readyset[0].query_delay = 0
     run = run_scheduler(cfg)

@@ -74,8 +74,8 @@ def test_offline_hard_and_manual_offline_soft_are_left_alone(mariadb, tmp_path: 
         for rs in sb.readyset:
             rs.snapshot_for(60)
         with sb.admin() as conn, conn.cursor() as cur:
-            cur.execute(f"UPDATE mysql_servers SET status = 'OFFLINE_HARD' WHERE port = {sb.readyset[0].port}")
-            cur.execute(f"UPDATE mysql_servers SET status = 'OFFLINE_SOFT' WHERE port = {sb.readyset[1].port}")
+            for rs, status in zip(sb.readyset, ("OFFLINE_HARD", "OFFLINE_SOFT")):
+                cur.execute(f"UPDATE mysql_servers SET status = '{status}' WHERE port = {rs.port}")
             cur.execute("LOAD MYSQL SERVERS TO RUNTIME")
         run = run_scheduler(sb.scheduler_config(tmp_path / "s.cnf"))
         assert run.code == 0

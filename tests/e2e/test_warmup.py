@@ -53,7 +53,9 @@ def test_mirror_then_route_after_warmup(sandbox: Sandbox, config) -> None:
 def test_original_mirror_rule_is_adopted_and_promoted(sandbox: Sandbox, config) -> None:
     app_queries(sandbox, [QUERY], times=2)
     digest = admin_rows(
-        sandbox, "SELECT digest FROM stats_mysql_query_digest WHERE digest_text LIKE 'SELECT id,name,email%'"
+        sandbox,
+        "SELECT digest FROM stats_mysql_query_digest"
+        " WHERE digest_text LIKE 'SELECT id,name,email%'",
     )[0][0]
     # As the original v0.6.0 wrote it: local time, no schemaname, automatic rule_id.
     local = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - 120))
