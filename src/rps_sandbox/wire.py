@@ -101,6 +101,13 @@ class RawSession(BaseSession):
 
     async def init(self, connection: Any) -> None:
         self.peer = PEER.get()
+        self.connection = connection
+
+    def drop_connection(self) -> None:
+        """Close the client's socket without an answer, as a crashing server would."""
+        connection = getattr(self, "connection", None)
+        if connection is not None:
+            connection.stream.writer.transport.abort()
 
     async def execute(self, sql: str) -> Result:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from rps_sandbox.proxysql import AdminFault
 from rps_sandbox.sandbox import Sandbox
 from tests.e2e.conftest import SCRIPT, admin_rows, app_queries, run_scheduler
 
@@ -188,3 +189,39 @@ def test_deleted_rule_leaves_no_orphan_cache(sandbox: Sandbox, config) -> None:
     assert run.code == 0
     assert any("drop cache" in line for line in run.lines)
     assert sandbox.readyset[0].caches() == []
+
+
+def test_killed_between_insert_and_load(sandbox: Sandbox, config) -> None:
+    app_queries(sandbox, [QUERY], times=2)
+    cfg = config()
+    fault = AdminFault("LOAD MYSQL QUERY RULES", seconds=30)
+    sandbox.proxysql.admin_faults.append(fault)
+    proc = subprocess.Popen(
+        [SCRIPT, f"--config={cfg}"],
+        env={},
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kill_when(proc, lambda: fault.hits > 0)
+    sandbox.proxysql.admin_faults.clear()
+    # The rule is in memory but not live.
+    assert len(admin_rows(sandbox, "SELECT * FROM mysql_query_rules")) == 1
+    assert admin_rows(sandbox, RULES) == []
+    run = run_scheduler(cfg)
+    assert run.code == 0
+    assert any("interrupted run" in line for line in run.lines)
+    converged(sandbox, 1)
+
+
+def test_admin_connection_dropped_mid_pass(sandbox: Sandbox, config) -> None:
+    app_queries(sandbox, [QUERY], times=2)
+    cfg = config()
+    sandbox.proxysql.admin_faults.append(AdminFault("INSERT INTO mysql_query_rules", "drop"))
+    run = run_scheduler(cfg)
+    assert run.code == 1
+    assert len(run.lines) >= 1 and "ProxySQL admin statement failed" in run.lines[-1]
+    assert "Traceback" not in "\n".join(run.lines)
+    sandbox.proxysql.admin_faults.clear()
+    assert run_scheduler(cfg).code == 0
+    converged(sandbox, 1)

@@ -74,8 +74,8 @@ def test_offline_hard_and_manual_offline_soft_are_left_alone(mariadb, tmp_path: 
         for rs in sb.readyset:
             rs.snapshot_for(60)
         with sb.admin() as conn, conn.cursor() as cur:
-            for rs, status in zip(sb.readyset, ("OFFLINE_HARD", "OFFLINE_SOFT")):
-                cur.execute(f"UPDATE mysql_servers SET status = '{status}' WHERE port = {rs.port}")
+            for rs, wanted in zip(sb.readyset, ("OFFLINE_HARD", "OFFLINE_SOFT")):
+                cur.execute(f"UPDATE mysql_servers SET status = '{wanted}' WHERE port = {rs.port}")
             cur.execute("LOAD MYSQL SERVERS TO RUNTIME")
         run = run_scheduler(sb.scheduler_config(tmp_path / "s.cnf"))
         assert run.code == 0

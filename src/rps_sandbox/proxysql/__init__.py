@@ -3,6 +3,6 @@ MySQL traffic port with query rules, routing, mirroring and query-digest statist
 
 from __future__ import annotations
 
-from .proxy import ProxySQL
+from .proxy import AdminFault, ProxySQL
 
-__all__ = ["ProxySQL"]
+__all__ = ["AdminFault", "ProxySQL"]

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -34,11 +35,29 @@ class AdminSession(RawSession):
     async def execute(self, sql: str) -> Ok | Rows:
         admin = self.proxy._admin
         assert admin is not None
+        for fault in self.proxy.admin_faults:
+            if " ".join(sql.split()).upper().startswith(fault.prefix.upper()):
+                fault.hits += 1
+                if fault.action == "drop":
+                    self.drop_connection()
+                    await asyncio.sleep(3600)  # the client is gone; never answer
+                await asyncio.sleep(fault.seconds)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(admin.executor, admin.handle, sql, self.role)  # type: ignore[no-any-return]
 
     async def use(self, database: str) -> None:
         return None
+
+
+@dataclass
+class AdminFault:
+    """Test control: before an admin statement starting with `prefix` (case-insensitive),
+    wait `seconds` ("delay") or drop the client's connection ("drop")."""
+
+    prefix: str
+    action: str = "delay"
+    seconds: float = 0.0
+    hits: int = 0  # how many statements it caught
 
 
 class ProxySQL:
@@ -54,6 +73,7 @@ class ProxySQL:
         server_thread: Optional[ServerThread] = None,
     ) -> None:
         self.datadir = Path(datadir)
+        self.admin_faults: list[AdminFault] = []
         self.admin_port = admin_port
         self.traffic_port = traffic_port
         self.admin_credentials = admin_credentials
