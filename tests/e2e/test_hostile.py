@@ -39,9 +39,22 @@ def inject(sandbox: Sandbox, texts: list[str], schema: str = "shop") -> list[str
     now = int(time.time())
     digests = [f"0x{0xE000 + i:016X}" for i in range(len(texts))]
     sandbox.proxysql.add_digest_rows(
-        dict(hostgroup=1, schemaname=schema, username="app", client_address="", digest=d,
-             digest_text=t, count_star=10, first_seen=now, last_seen=now, sum_time=100,
-             min_time=1, max_time=20, sum_rows_affected=0, sum_rows_sent=10)
+        dict(
+            hostgroup=1,
+            schemaname=schema,
+            username="app",
+            client_address="",
+            digest=d,
+            digest_text=t,
+            count_star=10,
+            first_seen=now,
+            last_seen=now,
+            sum_time=100,
+            min_time=1,
+            max_time=20,
+            sum_rows_affected=0,
+            sum_rows_sent=10,
+        )
         for d, t in zip(digests, texts)
     )
     return digests
@@ -84,10 +97,22 @@ def test_hostile_schema_names_are_stored_exactly(
 ) -> None:
     now = int(time.time())
     sandbox.proxysql.add_digest_rows(
-        dict(hostgroup=1, schemaname=schema, username="app", client_address="",
-             digest=f"0x{0xF000 + i:016X}", digest_text="SELECT name FROM customers WHERE id = ?",
-             count_star=10, first_seen=now, last_seen=now, sum_time=100, min_time=1,
-             max_time=20, sum_rows_affected=0, sum_rows_sent=10)
+        dict(
+            hostgroup=1,
+            schemaname=schema,
+            username="app",
+            client_address="",
+            digest=f"0x{0xF000 + i:016X}",
+            digest_text="SELECT name FROM customers WHERE id = ?",
+            count_star=10,
+            first_seen=now,
+            last_seen=now,
+            sum_time=100,
+            min_time=1,
+            max_time=20,
+            sum_rows_affected=0,
+            sum_rows_sent=10,
+        )
         for i, schema in enumerate(evil_schemas)
     )
     run = run_scheduler(config(number_of_queries=20))
