@@ -66,6 +66,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             for rs in sb.readyset:
                 credentials = f"{db.app_user} / {db.app_password}"
                 print(f"Readyset ({args.era})     127.0.0.1:{rs.port}  {credentials}")
+            print(f"data             {db.basedir} {sb.workdir}")
             print(f"scheduler config {config}:")
             print("  " + config.read_text().replace("\n", "\n  ").rstrip())
             print("Ctrl-C stops everything.", flush=True)
