@@ -47,6 +47,7 @@ class Live:
     client: Readyset
     verdict: health.Verdict
     caches: Optional[set[str]] = None  # names seen by SHOW CACHES, None until read
+    routable: bool = False  # healthy, and ProxySQL sends it traffic (ONLINE at runtime)
 
 
 @dataclass
@@ -215,6 +216,7 @@ class Pass:
                 c.readyset_password,
                 min(c.connect_timeout_s, max(self.remaining(), 0.05)),
                 c.query_timeout_s,
+                self.deadline,
             )
             for h in selected
         ]
@@ -223,7 +225,8 @@ class Pass:
             for h, client in zip(selected, clients):
                 online = h.server is not None and h.server.runtime_status == health.ONLINE
                 status = health.ONLINE if online else health.SHUNNED
-                self.live.append(Live(h, client, health.Verdict(status, "runtime status")))
+                verdict = health.Verdict(status, "runtime status")
+                self.live.append(Live(h, client, verdict, routable=online))
             return
 
         results, hung = hosts.run_all(clients, lambda r: r.status(), self.deadline)
@@ -259,10 +262,12 @@ class Pass:
             why = health.hands_off(
                 server.runtime_status, server.memory_status, key in self.state.offline_soft
             )
+            wanted = live.verdict.status
             if why:
                 self.log.info(f"Readyset {key} left alone: {why}")
+                live.routable = wanted == health.ONLINE == server.runtime_status
                 continue
-            wanted = live.verdict.status
+            live.routable = wanted == health.ONLINE
             if wanted == server.runtime_status and wanted == (server.memory_status or wanted):
                 continue
             self.actions.set_status(self.config.readyset_hostgroup, live, wanted)
@@ -301,7 +306,8 @@ class Pass:
     # --- 3 and 4: warm-up and discovery ---
 
     def online(self) -> list[Live]:
-        return [lv for lv in self.live if lv.verdict.status == health.ONLINE]
+        """Hosts that are healthy and that ProxySQL routes to once this pass is applied."""
+        return [lv for lv in self.live if lv.routable]
 
     def rules(self) -> list[RuleRow]:
         if self._rules is None:

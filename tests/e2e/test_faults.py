@@ -225,3 +225,19 @@ def test_admin_connection_dropped_mid_pass(sandbox: Sandbox, config) -> None:
     sandbox.proxysql.admin_faults.clear()
     assert run_scheduler(cfg).code == 0
     converged(sandbox, 1)
+
+
+def test_only_readyset_set_offline_soft_by_hand_counts_as_none(sandbox: Sandbox, config) -> None:
+    app_queries(sandbox, [QUERY], times=2)
+    cfg = config()
+    assert run_scheduler(cfg).code == 0
+    port = sandbox.readyset[0].port
+    with sandbox.admin() as conn, conn.cursor() as cur:
+        cur.execute(f"UPDATE mysql_servers SET status = 'OFFLINE_SOFT' WHERE port = {port}")
+        cur.execute("LOAD MYSQL SERVERS TO RUNTIME")
+    run = run_scheduler(cfg)
+    assert run.code == 0
+    # The person's status stays, and our rule stops sending queries to an empty hostgroup.
+    rows = admin_rows(sandbox, f"SELECT status FROM runtime_mysql_servers WHERE port = {port}")
+    assert rows == [("OFFLINE_SOFT",)]
+    assert admin_rows(sandbox, "SELECT active FROM mysql_query_rules") == [("0",)]
