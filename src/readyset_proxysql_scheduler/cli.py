@@ -7,13 +7,11 @@ usage error. ProxySQL execs the program with an empty environment and may pass e
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
-import traceback
 from collections.abc import Sequence
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from readyset_proxysql_scheduler import __version__
 from readyset_proxysql_scheduler.config import ConfigError, load, readable_by_others
@@ -22,6 +20,9 @@ from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.proxysql import AdminError
 from readyset_proxysql_scheduler.readyset import ReadysetError
 from readyset_proxysql_scheduler.scheduler import Pass, PassTimeout
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -41,6 +42,8 @@ register in ProxySQL:
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="readyset_proxysql_scheduler",
         description=DESCRIPTION,
@@ -63,12 +66,32 @@ def _arguments(argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
+class _Args:
+    def __init__(self, config: str, dry_run: bool) -> None:
+        self.config = config
+        self.dry_run = dry_run
+
+
+def _parse(argv: list[str]) -> _Args:
+    """The usual `--config=PATH [--dry-run]` without importing argparse (ProxySQL starts us
+    every few seconds); anything else, --help included, goes through argparse."""
+    rest = [a for a in argv if a != "--dry-run"]
+    dry_run = len(rest) < len(argv)
+    if len(argv) - len(rest) <= 1:
+        if len(rest) == 1 and rest[0].startswith("--config=") and len(rest[0]) > 9:
+            return _Args(rest[0][9:], dry_run)
+        if len(rest) == 2 and rest[0] == "--config" and not rest[1].startswith("-"):
+            return _Args(rest[1], dry_run)
+    parsed = _parser().parse_args(argv)
+    return _Args(parsed.config, parsed.dry_run)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    args = _parser().parse_args(_arguments(sys.argv[1:] if argv is None else argv))
+    args = _parse(_arguments(sys.argv[1:] if argv is None else argv))
     log = Log()
     try:
         config = load(args.config)
@@ -93,6 +116,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as e:  # noqa: BLE001 - one line for the ProxySQL log, details on request
         log.error(f"run failed: unexpected {type(e).__name__}: {e}")
         if os.environ.get("RPS_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         return EXIT_FAILURE
 

@@ -11,7 +11,6 @@ import os
 import stat
 import sys
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 if sys.version_info >= (3, 11):
@@ -84,11 +83,14 @@ class Config:
     pass_timeout_s: float = 8.0
     state_file: Optional[str] = None
     proxysql_ssl: bool = False
+    readyset_ssl: bool = False
     path: str = ""
 
     @property
     def state_path(self) -> str:
-        return self.state_file or (str(Path(self.lock_file).with_suffix("")) + ".state.json")
+        if self.state_file:
+            return self.state_file
+        return os.path.splitext(self.lock_file)[0] + ".state.json"
 
     def __repr__(self) -> str:  # never show the passwords
         shown = ", ".join(
@@ -201,6 +203,7 @@ _KEYS: dict[str, tuple[Parser, bool]] = {
     "pass_timeout_s": (_seconds(0.1, 86400), False),
     "state_file": (_nonempty, False),
     "proxysql_ssl": (_boolean, False),
+    "readyset_ssl": (_boolean, False),
 }
 
 # The seed's older spellings.
@@ -254,7 +257,7 @@ def parse(document: dict[str, Any], path: str) -> Config:
     return Config(path=path, **values)
 
 
-def load(path: Union[str, Path]) -> Config:
+def load(path: Union[str, os.PathLike[str]]) -> Config:
     text_path = str(path)
     try:
         with open(text_path, "rb") as handle:

@@ -163,7 +163,7 @@ class Admin:
                     connect_timeout=c.connect_timeout_s,
                     read_timeout=c.query_timeout_s,
                     write_timeout=c.query_timeout_s,
-                    autocommit=True,
+                    autocommit=None,  # the admin interface has no transactions
                     charset="utf8mb4",
                     ssl_disabled=not c.proxysql_ssl,
                     program_name="readyset_proxysql_scheduler",

@@ -76,8 +76,10 @@ class Readyset:
         connect_timeout: float,
         query_timeout: float,
         deadline: Optional[float] = None,
+        ssl: bool = False,
     ) -> None:
         self.endpoint = endpoint
+        self.ssl = ssl
         self.deadline = deadline  # time.monotonic() value
         self.user = user
         self.password = password
@@ -96,10 +98,13 @@ class Readyset:
                     user=self.user,
                     password=self.password,
                     connect_timeout=self.connect_timeout,
-                    read_timeout=self.query_timeout,
-                    write_timeout=self.query_timeout,
-                    autocommit=True,
+                    # PyMySQL reads the server's greeting with read_timeout: a host that
+                    # accepts and never greets must cost the connect timeout, not the query one.
+                    read_timeout=self.connect_timeout,
+                    write_timeout=self.connect_timeout,
+                    autocommit=None,  # no SET AUTOCOMMIT round trip: nothing here is transactional
                     charset="utf8mb4",
+                    ssl_disabled=not self.ssl,  # a TLS context costs ~20 ms per connection
                     program_name="readyset_proxysql_scheduler",
                 )
             except pymysql.err.MySQLError as e:
@@ -112,10 +117,12 @@ class Readyset:
 
     def _query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         conn = self._connect()
+        # Each statement gets query_timeout_s, never past the pass's deadline (PyMySQL applies
+        # these before each socket use).
+        budget = self.query_timeout
         if self.deadline is not None:
-            # Never wait past the pass's deadline (PyMySQL reads these before each socket use).
-            budget = min(self.query_timeout, max(0.05, self.deadline - time.monotonic()))
-            conn._read_timeout = conn._write_timeout = budget
+            budget = min(budget, max(0.05, self.deadline - time.monotonic()))
+        conn._read_timeout = conn._write_timeout = budget
         self.round_trips += 1
         try:
             with conn.cursor() as cur:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from readyset_proxysql_scheduler import health, hosts, rules
 from readyset_proxysql_scheduler import state as state_file
@@ -26,7 +26,9 @@ from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.proxysql import Admin, AdminError, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
 from readyset_proxysql_scheduler.state import Remembered, State
-from readyset_proxysql_scheduler.translate import Cacheable, DigestSettings, translate
+
+if TYPE_CHECKING:
+    from readyset_proxysql_scheduler.translate import DigestSettings
 
 SUPPORTED = ("yes", "cached")
 
@@ -217,6 +219,7 @@ class Pass:
                 min(c.connect_timeout_s, max(self.remaining(), 0.05)),
                 c.query_timeout_s,
                 self.deadline,
+                c.readyset_ssl,
             )
             for h in selected
         ]
@@ -381,22 +384,34 @@ class Pass:
                     self.state_changed = True
 
     def add_queries(self, online: list[Live], all_rules: list[RuleRow], slots: int) -> list[str]:
+        from readyset_proxysql_scheduler.translate import DigestSettings  # only when discovering
+
         c = self.config
         settings = DigestSettings.from_variables(self.admin.digest_variables())
         known = self.state.unsupported
         rows = self.admin.candidates(limit=slots + min(len(known), 10000))
-        chosen: list[DigestRow] = []
+        supported: list[tuple[DigestRow, Remembered]] = []
         for row in rows:
-            if len(chosen) >= slots:
+            if len(supported) >= slots:
                 break
             if row.digest in known:
                 continue
             self.check_time(f"asking Readyset about {row.digest}")
             query = self.supported_query(row, settings, online[0])
-            if query is None:
-                continue
-            if self.create_everywhere(online, row.digest, query):
-                chosen.append(row)
+            if query is not None:
+                supported.append((row, query))
+        if not supported:
+            return []
+        if not self.dry_run:
+            # Recorded before any cache exists, in one write: a run killed in between leaves
+            # caches the next pass adopts or drops, never unknown ones.
+            for row, query in supported:
+                self.state.queries[row.digest] = query
+            self.state_changed = True
+            self.save_state()
+        chosen = [
+            row for row, query in supported if self.create_everywhere(online, row.digest, query)
+        ]
         if not chosen:
             return []
         placement = rules.place(all_rules, len(chosen))
@@ -410,6 +425,8 @@ class Pass:
     def supported_query(
         self, row: DigestRow, settings: DigestSettings, host: Live
     ) -> Optional[Remembered]:
+        from readyset_proxysql_scheduler.translate import Cacheable, translate
+
         outcome = translate(row.digest_text, settings)
         if not isinstance(outcome, Cacheable):
             self.remember_unsupported(row, f"not cacheable: {outcome.reason}")
@@ -439,10 +456,6 @@ class Pass:
 
     def create_everywhere(self, online: list[Live], digest: str, query: Remembered) -> bool:
         """Create the cache on every online host; a rule may follow only if all succeeded."""
-        if not self.dry_run:
-            self.state.queries[digest] = query  # before creating: a crash leaves it adoptable
-            self.state_changed = True
-            self.save_state()
         ok = True
         for live in online:
             try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +85,8 @@ def load(path: str) -> tuple[State, str]:
 
 
 def save(path: str, state: State) -> None:
+    import tempfile  # only passes that change something pay for it
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".rps-state-", dir=directory)
     try:

@@ -366,6 +366,7 @@ class Upstream:
             "read_timeout": read_timeout,
             "write_timeout": read_timeout,
             "conv": _raw_conv(),
+            "ssl_disabled": True,
             "autocommit": True,
             "charset": "utf8mb4",
         }
