@@ -248,7 +248,16 @@ class Pass:
                 verdict = health.judge(result)  # type: ignore[arg-type]
             self.live.append(Live(h, client, verdict))
 
-        self.reconcile_caches([lv for lv in self.live if lv.verdict.status == health.ONLINE])
+        # A host that has been ONLINE all along got every cache when it was made; a host coming
+        # (back) to ONLINE may have missed some, so it gets them before it takes traffic.
+        self.reconcile_caches(
+            [
+                lv
+                for lv in self.live
+                if lv.verdict.status == health.ONLINE
+                and (lv.host.server is None or lv.host.server.runtime_status != health.ONLINE)
+            ]
+        )
         self.apply_statuses()
 
     def apply_statuses(self) -> None:
@@ -284,7 +293,7 @@ class Pass:
             self.actions.load_servers()
 
     def reconcile_caches(self, online: list[Live]) -> None:
-        """Give every online host every cache the scheduler made (a host may have missed it)."""
+        """Give these hosts every cache the scheduler's rules use."""
         ours = rules.owned(self.rules(), self.config.readyset_hostgroup)
         ruled = {o.rule.digest for o in ours if o.rule.digest}
         wanted = {d: q for d, q in self.state.queries.items() if d in ruled}

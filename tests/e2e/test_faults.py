@@ -241,3 +241,18 @@ def test_only_readyset_set_offline_soft_by_hand_counts_as_none(sandbox: Sandbox,
     rows = admin_rows(sandbox, f"SELECT status FROM runtime_mysql_servers WHERE port = {port}")
     assert rows == [("OFFLINE_SOFT",)]
     assert admin_rows(sandbox, "SELECT active FROM mysql_query_rules") == [("0",)]
+
+
+def test_host_down_when_a_cache_was_made_gets_it_before_traffic(mariadb, tmp_path: Path) -> None:
+    with Sandbox(mariadb=mariadb, workdir=tmp_path / "sb", readysets=2) as sb:
+        app_queries(sb, [QUERY], times=2)
+        cfg = sb.scheduler_config(tmp_path / "s.cnf")
+        sb.readyset[1].connect_behaviour = "refuse"
+        assert run_scheduler(cfg).code == 0
+        assert len(sb.readyset[0].caches()) == 1 and sb.readyset[1].caches() == []
+        sb.readyset[1].connect_behaviour = "accept"
+        run = run_scheduler(cfg)
+        assert run.code == 0
+        text = "\n".join(run.lines)
+        assert text.index("create cache") < text.index("SHUNNED -> ONLINE")
+        converged(sb, 1)
