@@ -197,9 +197,12 @@ class _NativePassword(NativePasswordAuthPlugin):
     """Native password, plus an optional per-user check of the client address."""
 
     def __init__(
-        self, refuse: Optional[Callable[[str, tuple[str, int]], Optional[Refusal]]]
+        self,
+        refuse: Optional[Callable[[str, tuple[str, int]], Optional[Refusal]]],
+        denied: str = "Access denied for user '{name}'",
     ) -> None:
         self.refuse = refuse
+        self.denied = denied
 
     async def auth(self, auth_info: Any = None) -> Any:  # type: ignore[override]
         gen = super().auth(auth_info)
@@ -207,7 +210,7 @@ class _NativePassword(NativePasswordAuthPlugin):
         while True:
             if isinstance(decision, Forbidden):
                 name = auth_info.user.name if auth_info is not None else "?"
-                yield Forbidden(f"Access denied for user '{name}'")
+                yield Forbidden(self.denied.format(name=name))
                 return
             if not isinstance(decision, bytes):
                 if self.refuse is not None:
@@ -228,9 +231,10 @@ class Users(IdentityProvider):
         self,
         lookup: Callable[[str], Optional[str]],
         refuse: Optional[Callable[[str, tuple[str, int]], Optional[Refusal]]] = None,
+        denied: str = "Access denied for user '{name}'",
     ) -> None:
         self.lookup = lookup
-        self.plugin = _NativePassword(refuse)
+        self.plugin = _NativePassword(refuse, denied)
 
     def get_plugins(self) -> Sequence[Any]:
         return [self.plugin]

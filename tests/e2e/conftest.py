@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,3 +73,33 @@ def app_queries(sandbox: Sandbox, queries: list[str], times: int = 1) -> list[An
                 cur.execute(q)
                 results.append(cur.fetchall())
     return results
+
+
+def spawn_scheduler(config: Path, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[str]:
+    """Start a run in the background, as ProxySQL does (empty environment)."""
+    return subprocess.Popen(
+        [SCRIPT, f"--config={config}"], env={}, text=True, stdout=stdout, stderr=stdout
+    )
+
+
+def digest_row(digest: str, text: str, schema: str = "shop", **stats: int) -> dict[str, Any]:
+    """A stats_mysql_query_digest row of the app user in the source hostgroup."""
+    now = int(time.time())
+    row: dict[str, Any] = dict(
+        hostgroup=1,
+        schemaname=schema,
+        username="app",
+        client_address="",
+        digest=digest,
+        digest_text=text,
+        count_star=10,
+        first_seen=now,
+        last_seen=now,
+        sum_time=100,
+        min_time=1,
+        max_time=20,
+        sum_rows_affected=0,
+        sum_rows_sent=10,
+    )
+    row.update(stats)
+    return row

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
 from rps_sandbox.sandbox import Sandbox
-from tests.e2e.conftest import admin_rows, app_queries, run_scheduler
+from tests.e2e.conftest import admin_rows, app_queries, digest_row, run_scheduler
 
 TEXTS = [
     "SELECT name FROM customers WHERE id = ?",
@@ -49,31 +48,19 @@ FORMULAS: dict[str, Callable[[tuple[int, int, int, int, int]], float]] = {
 
 
 def seed_digests(sandbox: Sandbox) -> list[str]:
-    now = int(time.time())
-    rows: list[dict[str, Any]] = []
-    digests = []
-    for i, (text, stats) in enumerate(zip(TEXTS, STATS)):
-        digest = f"0x{0xABC000 + i:016X}"
-        digests.append(digest)
-        rows.append(
-            dict(
-                hostgroup=1,
-                schemaname="shop",
-                username="app",
-                client_address="",
-                digest=digest,
-                digest_text=text,
-                count_star=stats[0],
-                first_seen=now,
-                last_seen=now,
-                sum_time=stats[1],
-                min_time=stats[3],
-                max_time=stats[4],
-                sum_rows_affected=0,
-                sum_rows_sent=stats[2],
-            )
+    digests = [f"0x{0xABC000 + i:016X}" for i in range(len(TEXTS))]
+    sandbox.proxysql.add_digest_rows(
+        digest_row(
+            d,
+            text,
+            count_star=s[0],
+            sum_time=s[1],
+            sum_rows_sent=s[2],
+            min_time=s[3],
+            max_time=s[4],
         )
-    sandbox.proxysql.add_digest_rows(rows)
+        for d, text, s in zip(digests, TEXTS, STATS)
+    )
     return digests
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rps_sandbox.proxysql import AdminFault
 from rps_sandbox.sandbox import Sandbox
-from tests.e2e.conftest import SCRIPT, admin_rows, app_queries, run_scheduler
+from tests.e2e.conftest import admin_rows, app_queries, run_scheduler, spawn_scheduler
 
 QUERY = "SELECT id, name, email FROM customers WHERE id = 7"
 RULES = "SELECT rule_id, active, digest, destination_hostgroup FROM runtime_mysql_query_rules"
@@ -95,13 +95,7 @@ def test_killed_between_cache_and_rule(mariadb, tmp_path: Path) -> None:
         cfg = sb.scheduler_config(tmp_path / "s.cnf")
         for rs in sb.readyset:
             rs.query_delay = 0.5
-        proc = subprocess.Popen(
-            [SCRIPT, f"--config={cfg}"],
-            env={},
-            text=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = spawn_scheduler(cfg)
         kill_when(
             proc,
             lambda: any(s.upper().startswith("CREATE CACHE") for s in sb.readyset[0].statements),
@@ -119,13 +113,7 @@ def test_lock_of_a_killed_run_does_not_block(sandbox: Sandbox, config) -> None:
     app_queries(sandbox, [QUERY], times=2)
     cfg = config()
     sandbox.readyset[0].query_delay = 1
-    proc = subprocess.Popen(
-        [SCRIPT, f"--config={cfg}"],
-        env={},
-        text=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = spawn_scheduler(cfg)
     kill_when(proc, lambda: len(sandbox.readyset[0].statements) > 0)
     sandbox.readyset[0].query_delay = 0
     run = run_scheduler(cfg)
@@ -196,13 +184,7 @@ def test_killed_between_insert_and_load(sandbox: Sandbox, config) -> None:
     cfg = config()
     fault = AdminFault("LOAD MYSQL QUERY RULES", seconds=30)
     sandbox.proxysql.admin_faults.append(fault)
-    proc = subprocess.Popen(
-        [SCRIPT, f"--config={cfg}"],
-        env={},
-        text=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = spawn_scheduler(cfg)
     kill_when(proc, lambda: fault.hits > 0)
     sandbox.proxysql.admin_faults.clear()
     # The rule is in memory but not live.

@@ -4,14 +4,13 @@ and whatever is stored is stored exactly."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from rps_sandbox.mariadb import MariaDB
 from rps_sandbox.sandbox import Sandbox
-from tests.e2e.conftest import admin_rows, run_scheduler
+from tests.e2e.conftest import admin_rows, digest_row, run_scheduler
 
 EVIL_TEXTS = [
     "SELECT name FROM customers WHERE id = ? -- '; DROP TABLE canary; --",
@@ -36,27 +35,8 @@ def canary(mariadb: MariaDB) -> Any:
 
 
 def inject(sandbox: Sandbox, texts: list[str], schema: str = "shop") -> list[str]:
-    now = int(time.time())
     digests = [f"0x{0xE000 + i:016X}" for i in range(len(texts))]
-    sandbox.proxysql.add_digest_rows(
-        dict(
-            hostgroup=1,
-            schemaname=schema,
-            username="app",
-            client_address="",
-            digest=d,
-            digest_text=t,
-            count_star=10,
-            first_seen=now,
-            last_seen=now,
-            sum_time=100,
-            min_time=1,
-            max_time=20,
-            sum_rows_affected=0,
-            sum_rows_sent=10,
-        )
-        for d, t in zip(digests, texts)
-    )
+    sandbox.proxysql.add_digest_rows(digest_row(d, t, schema) for d, t in zip(digests, texts))
     return digests
 
 
@@ -95,24 +75,8 @@ def evil_schemas(mariadb: MariaDB):
 def test_hostile_schema_names_are_stored_exactly(
     sandbox: Sandbox, config, mariadb: MariaDB, evil_schemas: list[str]
 ) -> None:
-    now = int(time.time())
     sandbox.proxysql.add_digest_rows(
-        dict(
-            hostgroup=1,
-            schemaname=schema,
-            username="app",
-            client_address="",
-            digest=f"0x{0xF000 + i:016X}",
-            digest_text="SELECT name FROM customers WHERE id = ?",
-            count_star=10,
-            first_seen=now,
-            last_seen=now,
-            sum_time=100,
-            min_time=1,
-            max_time=20,
-            sum_rows_affected=0,
-            sum_rows_sent=10,
-        )
+        digest_row(f"0x{0xF000 + i:016X}", "SELECT name FROM customers WHERE id = ?", schema)
         for i, schema in enumerate(evil_schemas)
     )
     run = run_scheduler(config(number_of_queries=20))

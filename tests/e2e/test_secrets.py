@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 from rps_sandbox.mariadb import MariaDB
 from rps_sandbox.sandbox import Sandbox
-from tests.e2e.conftest import SCRIPT, app_queries, run_scheduler
+from tests.e2e.conftest import app_queries, run_scheduler, spawn_scheduler
 
 ADMIN_SECRET = "Adm1n-S3cret-Value"
 APP_SECRET = "App-S3cret-Value"
@@ -56,9 +55,7 @@ def test_password_not_in_process_arguments(sandbox: Sandbox, config) -> None:
     app_queries(sandbox, ["SELECT name FROM customers WHERE id = 5"], times=2)
     cfg = config(readyset_password="app-secret")
     sandbox.readyset[0].query_delay = 0.5
-    proc = subprocess.Popen(
-        [SCRIPT, f"--config={cfg}"], env={}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = spawn_scheduler(cfg)
     try:
         time.sleep(0.3)
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()

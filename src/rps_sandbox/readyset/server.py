@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import pymysql
-from mysql_mimic.auth import Forbidden, NativePasswordAuthPlugin
 from mysql_mimic.errors import MysqlError
 
 from rps_sandbox.readyset import sql as rsql
@@ -81,24 +80,6 @@ class _Known:
     count: int = 0
     first_seen: float = 0.0
     decided: bool = False
-
-
-class _ReadysetPassword(NativePasswordAuthPlugin):
-    """mysql_native_password with Readyset's refusal text: ``Access denied for user <name>``."""
-
-    async def auth(self, auth_info: Any = None) -> Any:  # type: ignore[override]
-        gen = super().auth(auth_info)
-        decision = await gen.__anext__()
-        while True:
-            if isinstance(decision, Forbidden):
-                name = auth_info.user.name if auth_info is not None else "?"
-                yield Forbidden(f"Access denied for user {name}")
-                return
-            if not isinstance(decision, bytes):
-                yield decision
-                return
-            auth_info = yield decision
-            decision = await gen.asend(auth_info)
 
 
 def _ts(t: Optional[float]) -> str:
@@ -197,8 +178,8 @@ class Readyset:
             connect_timeout=2,
             read_timeout=10,
         )
-        users = Users(self.users.get)
-        users.plugin = _ReadysetPassword()  # type: ignore[assignment]
+        # Readyset's refusal text has no quotes around the name.
+        users = Users(self.users.get, denied="Access denied for user {name}")
         self._listener = Listener(
             session_factory=lambda: ReadysetSession(self),
             users=users,
