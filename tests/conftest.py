@@ -10,8 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from rps_sandbox.mariadb import MariaDB
+
+# `scripts/test --hypothesis-profile=long` runs the property tests with many more examples
+# (tests/e2e/test_roundtrip_property.py refines this profile for its batches).
+settings.register_profile("long", max_examples=1000, deadline=None)
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,14 @@ Not cacheable (reason keyword in brackets):
   21``) and WordPress' ``LIMIT 1``: we cannot know the value and a cache for another value would
   never be hit (Readyset keeps LIMIT literals in its query identity). ``OFFSET ?`` alone is
   allowed (Readyset parameterises OFFSET). Placeholders in a subquery's WHERE are left to Readyset.
+* A placeholder in WHERE that Readyset would not parameterise in the application's real query
+  ["would not parameterise"]: Readyset turns literals into parameters only in top-level
+  ``AND`` conjuncts ``col = ?``, ``? = col`` and ``col IN (?, ...)``. Ranges (``<``, ``>``,
+  ``BETWEEN``), ``<>``, ``LIKE``, ``NOT IN``, ``<=>``, ``OR``, expressions (``a * ? = ?``,
+  ``DATE(d) = ?``) and ``IN`` lists holding a ``NULL`` keep their literals there, so a cache made
+  with a placeholder in their place never matches what the application sends: every routed
+  query would be proxied. Placeholders inside a subquery are left to Readyset. Typed literals
+  (``DATE ?``) likewise ["typed literal"]. Found by the round-trip property test.
 * A comparison of two bare placeholders such as ``?=?`` (``WHERE 1=1``) ["constant comparison"]
   (the original scheduler skipped these too).
 * A SELECT without any FROM (``SELECT @@version_comment``, ``SELECT DATABASE()``) ["FROM-less"]:
@@ -67,9 +75,7 @@ Rewrites (everything else is kept verbatim):
 
 * Comments kept by ``keep_comment`` (and optimizer hints ``/*+ */``) are removed; executable
   comments ``/*! ... */`` / ``/*M! ... */`` are replaced by their body (version number dropped).
-* Charset introducers: ``N?``, ``X?``, ``B?``, ``_utf8mb4?``, ``_latin1 ?`` become ``?``; typed
-  literals ``DATE ?``, ``TIME ?``, ``TIMESTAMP ?`` become ``?`` (Readyset parameterises
-  the literal of the real query, so the cache matches).
+* Charset introducers: ``N?``, ``X?``, ``B?``, ``_utf8mb4?``, ``_latin1 ?`` become ``?``.
 * ``?-?-?`` (an unquoted ``2024-01-01``, i.e. arithmetic) becomes ``?`` only where it is a whole
   comparison operand (``col = ?-?-?``, ``BETWEEN ?-?-? AND ?-?-?``), as the original scheduler did;
   elsewhere it is left for Readyset to judge.
@@ -637,7 +643,10 @@ def _rewrite_values(toks: list[_Tok], settings: DigestSettings) -> list[_Tok]:
         if t.kind == _PARAM and len(out) >= 2 and out[-1].kind == _WS:
             word = out[-2]
             if _is_word(word, *_TYPED_LITERALS) and _starts_operand(_prev_sig(out, len(out) - 2)):
-                del out[-2:]
+                raise _Reject(
+                    f"typed literal ({word.upper} ?): Readyset keeps it as a literal, so a cache"
+                    " made from the digest would never match the application's queries"
+                )
             elif _is_word(word, "IS") or (
                 _is_word(word, "NOT")
                 and len(out) >= 4
@@ -756,6 +765,117 @@ def _check_placeholders(toks: list[_Tok]) -> bool:
     return has_from
 
 
+# Words that end a top-level WHERE clause.
+_AFTER_WHERE = frozenset(
+    "GROUP HAVING ORDER LIMIT OFFSET WINDOW FOR LOCK UNION INTERSECT EXCEPT".split()
+)
+
+
+def _check_where_parameters(toks: list[_Tok]) -> None:
+    """Reject placeholders in WHERE that Readyset would not parameterise in the real query.
+
+    Readyset turns a literal into a parameter only in a top-level WHERE conjunct of the form
+    ``col = lit``, ``lit = col`` or ``col IN (lit, ...)`` (reference readyset.md §7.2). A cache
+    made from ``stock > ?`` has a parameter where the application's ``stock > 10`` keeps its
+    literal: the two never match, every routed query is proxied, and the cache is dead weight.
+    Conjuncts whose placeholders sit inside a subquery are left for Readyset to judge.
+    """
+    sig = [t for t in toks if t.kind not in (_WS, _SEP)]
+    depth = 0
+    start = None
+    for i, t in enumerate(sig):
+        if t.kind == _OP and t.text == "(":
+            depth += 1
+        elif t.kind == _OP and t.text == ")":
+            depth -= 1
+        elif depth == 0 and t.kind == _WORD and t.upper == "WHERE" and start is None:
+            start = i + 1
+        elif depth == 0 and start is not None and t.kind == _WORD and t.upper in _AFTER_WHERE:
+            _check_conjuncts(sig[start:i])
+            return
+    if start is not None:
+        _check_conjuncts(sig[start:])
+
+
+def _check_conjuncts(where: list[_Tok]) -> None:
+    conjunct: list[_Tok] = []
+    depth = 0
+    between = False
+    for t in where + [_Tok(_WORD, "AND")]:
+        if t.kind == _OP and t.text in "()":
+            depth += 1 if t.text == "(" else -1
+        if depth == 0 and t.kind == _WORD and t.upper == "BETWEEN":
+            between = True
+        elif depth == 0 and t.kind == _WORD and t.upper == "AND":
+            if between:
+                between = False
+            else:
+                _check_conjunct(conjunct)
+                conjunct = []
+                continue
+        conjunct.append(t)
+
+
+def _check_conjunct(conjunct: list[_Tok]) -> None:
+    if not any(t.kind == _PARAM for t in conjunct):
+        return
+    if any(t.kind == _WORD and t.upper in ("SELECT", "WITH") for t in conjunct):
+        return  # a subquery: Readyset decides
+    if (
+        len(conjunct) >= 2
+        and conjunct[0].text == "("
+        and conjunct[-1].text == ")"
+        and _closes_at_end(conjunct)
+    ):
+        _check_conjuncts(conjunct[1:-1])  # (a = ? AND b = ?) is two conjuncts
+        return
+    if not _parameterisable(conjunct):
+        text = " ".join(t.text for t in conjunct)
+        raise _Reject(f"placeholder Readyset would not parameterise ({text[:60]})")
+
+
+def _closes_at_end(toks: list[_Tok]) -> bool:
+    depth = 0
+    for i, t in enumerate(toks):
+        if t.kind == _OP and t.text == "(":
+            depth += 1
+        elif t.kind == _OP and t.text == ")":
+            depth -= 1
+            if depth == 0 and i < len(toks) - 1:
+                return False
+    return True
+
+
+def _column_end(toks: list[_Tok], i: int) -> int:
+    """Index after a (qualified) column reference starting at *i*, or -1."""
+    if i >= len(toks) or toks[i].kind not in (_WORD, _BQ):
+        return -1
+    i += 1
+    while i + 1 < len(toks) and toks[i].text == "." and toks[i + 1].kind in (_WORD, _BQ):
+        i += 2
+    return i
+
+
+def _parameterisable(toks: list[_Tok]) -> bool:
+    n = len(toks)
+    end = _column_end(toks, 0)
+    if end > 0 and end + 2 == n and toks[end].text == "=" and toks[end + 1].kind == _PARAM:
+        return True  # col = ?
+    if n >= 3 and toks[0].kind == _PARAM and toks[1].text == "=" and _column_end(toks, 2) == n:
+        return True  # ? = col
+    if end > 0 and end + 3 <= n and _is_word(toks[end], "IN") and toks[end + 1].text == "(":
+        items = toks[end + 2 :]
+        if not items or items[-1].text != ")":
+            return False
+        values = items[:-1]
+        return (
+            len(values) % 2 == 1
+            and all(t.kind == _PARAM for t in values[0::2])
+            and all(t.text == "," for t in values[1::2])
+        )
+    return False
+
+
 # --------------------------------------------------------------------------------------------
 # Entry points
 
@@ -799,6 +919,7 @@ def _translate(digest_text: str, settings: DigestSettings) -> str:
     _check_constant_comparison(toks)
     if not _check_placeholders(toks):
         raise _Reject("FROM-less SELECT (Readyset caches only queries reading tables)")
+    _check_where_parameters(toks)
     return _render(toks)
 
 

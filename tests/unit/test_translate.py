@@ -54,7 +54,9 @@ CASES: dict[str, Case] = {
     "hash and dashes in backquotes": same("SELECT `a#b`,`c-- d` FROM `t#1` WHERE x = ?"),
     "keyword-named backquoted column": same("SELECT `limit`,`from` FROM t WHERE `select` = ?"),
     "non-ascii identifiers": same("SELECT prénom FROM clients WHERE ville = ?"),
-    "trailing placeholder arithmetic kept": same("SELECT a FROM t WHERE a > NOW() -?"),
+    "trailing placeholder arithmetic kept": Case(
+        "SELECT a FROM t WHERE a > NOW() -?", "!would not parameterise"
+    ),
     "binary minus without spaces kept": same("SELECT price-stock FROM products WHERE id = ?"),
     "offset without limit value": same("SELECT a FROM t WHERE b = ? OFFSET ?"),
     "subquery where left to readyset": same(
@@ -118,7 +120,9 @@ CASES: dict[str, Case] = {
     "lock in share mode": Case(
         "SELECT a FROM t WHERE b = ? LOCK IN SHARE MODE", "!LOCK IN SHARE MODE"
     ),
-    "substring for is not locking": same("SELECT a FROM t WHERE SUBSTRING(b FROM ? FOR ?) = ?"),
+    "substring for is not locking": Case(
+        "SELECT a FROM t WHERE SUBSTRING(b FROM ? FOR ?) = ?", "!would not parameterise"
+    ),
     "sql_calc_found_rows": Case(
         "SELECT SQL_CALC_FOUND_ROWS id FROM t WHERE a = ?", "!SQL_CALC_FOUND_ROWS"
     ),
@@ -187,34 +191,39 @@ CASES: dict[str, Case] = {
     ),
     "X? hex string": Case("SELECT a FROM t WHERE h = X?", "SELECT a FROM t WHERE h = ?"),
     "introducer with collate": Case(
-        "SELECT a FROM t WHERE b = _utf8mb4? COLLATE utf8mb4_bin",
-        "SELECT a FROM t WHERE b = ? COLLATE utf8mb4_bin",
+        "SELECT a FROM t WHERE b = _utf8mb4? COLLATE utf8mb4_bin", "!would not parameterise"
     ),
-    "DATE ?": Case("SELECT a FROM t WHERE d >= DATE ?", "SELECT a FROM t WHERE d >= ?"),
-    "TIMESTAMP ?": Case("SELECT a FROM t WHERE d < timestamp ?", "SELECT a FROM t WHERE d < ?"),
-    "DATE() function kept": same("SELECT a FROM t WHERE DATE(d) = ?"),
+    "DATE ?": Case("SELECT a FROM t WHERE d >= DATE ?", "!typed literal"),
+    "TIMESTAMP ?": Case("SELECT a FROM t WHERE d < timestamp ?", "!typed literal"),
+    "DATE() function kept": Case("SELECT a FROM t WHERE DATE(d) = ?", "!would not parameterise"),
     # --- lost operators
     "binary minus quirk": Case("SELECT price  stock FROM products WHERE id = ?", "!operator lost"),
     "plus literal quirk": Case("SELECT stock ? AS s1 FROM products WHERE id = ?", "!operator lost"),
     "minus literal quirk in where": Case("SELECT a FROM t WHERE a ? > ?", "!operator lost"),
-    "keyword before placeholder is fine": same("SELECT a FROM t WHERE a BETWEEN ? AND ? OR NOT ?"),
-    "interval": same("SELECT a FROM t WHERE d > NOW() -INTERVAL ? DAY"),
+    "keyword before placeholder is fine": Case(
+        "SELECT a FROM t WHERE a BETWEEN ? AND ? OR NOT ?", "!would not parameterise"
+    ),
+    "interval": Case("SELECT a FROM t WHERE d > NOW() -INTERVAL ? DAY", "!would not parameterise"),
     # --- ?-?-?
     "date arithmetic compared": Case(
         "SELECT a FROM t WHERE d = ?-?-?", "SELECT a FROM t WHERE d = ?"
     ),
     "date arithmetic on the left": Case(
-        "SELECT a FROM t WHERE ?-?-? <= d", "SELECT a FROM t WHERE ? <= d"
+        "SELECT a FROM t WHERE ?-?-? <= d", "!would not parameterise"
     ),
     "date arithmetic between": Case(
-        "SELECT a FROM t WHERE d BETWEEN ?-?-? AND ?-?-?", "SELECT a FROM t WHERE d BETWEEN ? AND ?"
+        "SELECT a FROM t WHERE d BETWEEN ?-?-? AND ?-?-?", "!would not parameterise"
     ),
-    "date arithmetic larger expression kept": same("SELECT a FROM t WHERE d = ?-?-?+?"),
-    "date arithmetic as function arg kept": same(
-        "SELECT a FROM t WHERE d = DATE_ADD(?-?-?,INTERVAL ? DAY)"
+    "date arithmetic larger expression kept": Case(
+        "SELECT a FROM t WHERE d = ?-?-?+?", "!would not parameterise"
     ),
-    "two-part arithmetic kept": same("SELECT a FROM t WHERE d = ?-?"),
-    "plain AND after arithmetic not between": same("SELECT a FROM t WHERE x = ? AND ?-?-?"),
+    "date arithmetic as function arg kept": Case(
+        "SELECT a FROM t WHERE d = DATE_ADD(?-?-?,INTERVAL ? DAY)", "!would not parameterise"
+    ),
+    "two-part arithmetic kept": Case("SELECT a FROM t WHERE d = ?-?", "!would not parameterise"),
+    "plain AND after arithmetic not between": Case(
+        "SELECT a FROM t WHERE x = ? AND ?-?-?", "!would not parameterise"
+    ),
     # --- replace_null
     "IS ? restored": Case(
         "SELECT a FROM t WHERE b IS ? AND c IS NOT ?",
@@ -241,7 +250,7 @@ CASES: dict[str, Case] = {
         "SELECT a FROM t WHERE id IN (?,?,?,...)", "SELECT a FROM t WHERE id IN (?,?,?)"
     ),
     "not in compressed": Case(
-        "SELECT a FROM t WHERE id NOT IN (?,?,?,...)", "SELECT a FROM t WHERE id NOT IN (?,?,?)"
+        "SELECT a FROM t WHERE id NOT IN (?,?,?,...)", "!would not parameterise"
     ),
     "in list limit 1": Case(
         "SELECT a FROM t WHERE id IN (?,...)",
@@ -254,8 +263,7 @@ CASES: dict[str, Case] = {
         {"grouping_limit": 5},
     ),
     "in list with rest": Case(
-        "SELECT a FROM t WHERE id IN (?,?,?,...,NULL8,?,?)",
-        "SELECT a FROM t WHERE id IN (?,?,?,NULL8,?,?)",
+        "SELECT a FROM t WHERE id IN (?,?,?,...,NULL8,?,?)", "!would not parameterise"
     ),
     "in list short kept": same("SELECT a FROM t WHERE id IN (?,?,?,?)"),
     "two in lists": Case(
@@ -274,7 +282,9 @@ CASES: dict[str, Case] = {
     "multi-row compressed": Case(
         "SELECT a FROM t WHERE (x,y,z,w,v) IN (?,?,?,...),...", "!compressed"
     ),
-    "tuple in not compressed": same("SELECT a FROM t WHERE (x,y) IN ((?,?),(?,?),(?,?))"),
+    "tuple in not compressed": Case(
+        "SELECT a FROM t WHERE (x,y) IN ((?,?),(?,?),(?,?))", "!would not parameterise"
+    ),
     # --- placeholder positions
     "placeholder select list": Case("SELECT ?", "!placeholder in select list"),
     "placeholder select expression": Case(
@@ -304,8 +314,12 @@ CASES: dict[str, Case] = {
     ),
     "constant comparison": Case("SELECT a FROM t WHERE ?=? AND b = ?", "!constant comparison"),
     "constant comparison spaced": Case("SELECT a FROM t WHERE ? = ?", "!constant comparison"),
-    "arithmetic comparison is not constant": same("SELECT a FROM t WHERE a*? = ?"),
-    "case in where": same("SELECT a FROM t WHERE CASE WHEN b = ? THEN c ELSE d END = ?"),
+    "arithmetic comparison is not constant": Case(
+        "SELECT a FROM t WHERE a*? = ?", "!would not parameterise"
+    ),
+    "case in where": Case(
+        "SELECT a FROM t WHERE CASE WHEN b = ? THEN c ELSE d END = ?", "!would not parameterise"
+    ),
     "window order by without placeholder": same(
         "SELECT a,ROW_NUMBER() OVER (PARTITION BY b ORDER BY c) FROM t WHERE d = ?"
     ),
@@ -471,13 +485,18 @@ MORE_CASES: dict[str, Case] = {
         "SELECT a FROM t WHERE b = ? ORDER BY COUNT(*) ? DESC", "!operator lost"
     ),
     "lost operator between placeholders": Case("SELECT a FROM t WHERE b = ? ?", "!operator lost"),
-    "operator kept after backquoted identifier": same("SELECT a FROM t WHERE `t`.`cost` *? < ?"),
+    # not taken for a lost operator; refused later for the range
+    "operator kept after backquoted identifier": Case(
+        "SELECT a FROM t WHERE `t`.`cost` *? < ?", "!would not parameterise"
+    ),
     "kept trailing comment glued to placeholder": Case(
         "SELECT a FROM t WHERE b = ?/* x */", "SELECT a FROM t WHERE b = ?", {"keep_comment": True}
     ),
     "ellipsis glued to a word": Case("SELECT a FROM t WHERE id IN (?,?,?,...x)", "!compressed"),
-    "date after a column is not a typed literal": same("SELECT a FROM t WHERE d DATE ?"),
-    "date after a keyword": Case("SELECT a FROM t WHERE ? < DATE ? AND d = ?", "!constant"),
+    "date after a column is not a typed literal": Case(
+        "SELECT a FROM t WHERE d DATE ?", "!would not parameterise"
+    ),
+    "date after a keyword": Case("SELECT a FROM t WHERE ? < DATE ? AND d = ?", "!typed literal"),
     "multi-row reported before tuple compression": Case(
         "SELECT a FROM t WHERE (a,b,c,d,e) IN ((?,?,?,...),...)", "!multi-row list compressed"
     ),
