@@ -8,7 +8,6 @@ usage error. ProxySQL execs the program with an empty environment and may pass e
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Optional
@@ -62,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _arguments(argv: Sequence[str]) -> list[str]:
     if len(argv) == 1 and " " in argv[0].strip():
+        import shlex  # only for ProxySQL's everything-in-arg1 form
+
         return shlex.split(argv[0])
     return list(argv)
 
