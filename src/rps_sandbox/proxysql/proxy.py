@@ -15,8 +15,8 @@ import pymysql
 from ..wire import Listener, Ok, RawSession, Refusal, Rows, ServerThread, Users, in_thread
 from . import schema
 from .admin import Admin, parse_credentials
-from .runtime import QueryOutcome, Runtime
-from .traffic import MirrorRunner, TrafficSession
+from .runtime import Runtime
+from .traffic import MirrorJob, MirrorRunner, TrafficSession
 
 _LOCAL = {"127.0.0.1", "::1", "", "localhost", "::ffff:127.0.0.1"}
 
@@ -265,20 +265,8 @@ class ProxySQL:
             rows_sent,
         )
 
-    def mirror(
-        self,
-        query: str,
-        user: str,
-        schemaname: str,
-        client_addr: str,
-        outcome: QueryOutcome,
-        default_hg: int,
-        digest_hex: Optional[str],
-        digest_text: Optional[str],
-    ) -> None:
-        self.mirrors.submit(
-            query, user, schemaname, client_addr, outcome, default_hg, digest_hex, digest_text
-        )
+    def mirror(self, job: MirrorJob) -> None:
+        self.mirrors.submit(job)
 
 
 __all__ = ["ProxySQL", "in_thread"]

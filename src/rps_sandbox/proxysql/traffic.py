@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..wire import Ok, RawSession, Rows, SqlError, Upstream, in_thread
@@ -204,16 +205,10 @@ class TrafficSession(RawSession):
         else:
             self._record(used_hg, digest_hex, digest_text, start, result.affected_rows, 0)
         if outcome.mirror_hostgroup is not None or outcome.mirror_flag_out is not None:
-            self.proxy.mirror(
-                query,
-                user,
-                self.schema,
-                client_addr,
-                outcome,
-                default_hg,
-                digest_hex,
-                digest_text,
+            job = MirrorJob(
+                query, user, self.schema, client_addr, outcome, default_hg, digest_hex, digest_text
             )
+            self.proxy.mirror(job)
         return result
 
     def _record(
@@ -359,6 +354,20 @@ class TrafficSession(RawSession):
         return result, backend.in_transaction()
 
 
+@dataclass(frozen=True)
+class MirrorJob:
+    """One mirrored execution: the query and what the rules decided for it."""
+
+    query: str
+    user: str
+    schema: str
+    client_addr: str
+    outcome: QueryOutcome
+    default_hg: int
+    digest_hex: Optional[str]
+    digest_text: Optional[str]
+
+
 class MirrorRunner:
     """Fire-and-forget mirrored executions with bounded concurrency and a pool of connections."""
 
@@ -369,17 +378,7 @@ class MirrorRunner:
         self.pool: dict[tuple[tuple[int, str, int], str], list[_Backend]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
 
-    def submit(
-        self,
-        query: str,
-        user: str,
-        schema: str,
-        client_addr: str,
-        outcome: QueryOutcome,
-        default_hg: int,
-        digest_hex: Optional[str],
-        digest_text: Optional[str],
-    ) -> None:
+    def submit(self, job: MirrorJob) -> None:
         rt = self.proxy.runtime
         if self.queued >= rt.var_int("mysql-mirror_max_queue_length", 32000) + rt.var_int(
             "mysql-mirror_max_concurrency", 16
@@ -389,47 +388,23 @@ class MirrorRunner:
         if sem is None:
             sem = self.sem = asyncio.Semaphore(rt.var_int("mysql-mirror_max_concurrency", 16))
         self.queued += 1
-        task = asyncio.ensure_future(
-            self._run(
-                sem, query, user, schema, client_addr, outcome, default_hg, digest_hex, digest_text
-            )
-        )
+        task = asyncio.ensure_future(self._run(sem, job))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _run(
-        self,
-        sem: asyncio.Semaphore,
-        query: str,
-        user: str,
-        schema: str,
-        client_addr: str,
-        outcome: QueryOutcome,
-        default_hg: int,
-        digest_hex: Optional[str],
-        digest_text: Optional[str],
-    ) -> None:
+    async def _run(self, sem: asyncio.Semaphore, job: MirrorJob) -> None:
         try:
             async with sem:
-                await self._mirror(
-                    query, user, schema, client_addr, outcome, default_hg, digest_hex, digest_text
-                )
+                await self._mirror(job)
         except Exception:  # noqa: BLE001 - mirror failures are ignored
             pass
         finally:
             self.queued -= 1
 
-    async def _mirror(
-        self,
-        query: str,
-        user: str,
-        schema: str,
-        client_addr: str,
-        outcome: QueryOutcome,
-        default_hg: int,
-        digest_hex: Optional[str],
-        digest_text: Optional[str],
-    ) -> None:
+    async def _mirror(self, job: MirrorJob) -> None:
+        query, user, schema, client_addr = job.query, job.user, job.schema, job.client_addr
+        outcome, default_hg = job.outcome, job.default_hg
+        digest_hex, digest_text = job.digest_hex, job.digest_text
         rt = self.proxy.runtime
         start = time.perf_counter()
         hostgroup = outcome.mirror_hostgroup if outcome.mirror_hostgroup is not None else default_hg
