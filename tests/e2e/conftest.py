@@ -3,6 +3,7 @@ run as ProxySQL runs it (its console script, exec'd with an empty environment)."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -16,7 +17,11 @@ import pytest
 from rps_sandbox.mariadb import MariaDB
 from rps_sandbox.sandbox import Sandbox
 
-SCRIPT = str(Path(sys.executable).parent / "readyset_proxysql_scheduler")
+# The console script under test; point RPS_SCHEDULER_SCRIPT at another installation (say a
+# Python 3.9 virtualenv's) to run the end-to-end tests against it.
+SCRIPT = os.environ.get("RPS_SCHEDULER_SCRIPT") or str(
+    Path(sys.executable).parent / "readyset_proxysql_scheduler"
+)
 
 
 @dataclass
