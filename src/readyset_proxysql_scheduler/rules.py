@@ -25,7 +25,11 @@ from readyset_proxysql_scheduler.proxysql import RuleRow
 
 ADDED = "Added by readyset scheduler at: "
 MIRROR = "Mirror by readyset scheduler at: "
+# Marks a rule that routes the digest of the same query with an IN-list of another length
+# (it uses that query's cache and does not count toward number_of_queries).
+SIBLING = "; IN-list sibling of "
 _STAMP = re.compile(r"at: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})( UTC)?")
+_SIBLING = re.compile(re.escape(SIBLING) + r"(0x[0-9A-Fa-f]{1,16})")
 
 
 def is_ours(rule: RuleRow) -> bool:
@@ -36,12 +40,17 @@ def stamp(now: float) -> str:
     return datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + " UTC"
 
 
-def added_comment(now: float) -> str:
-    return ADDED + stamp(now)
+def added_comment(now: float, sibling_of: Optional[str] = None) -> str:
+    return ADDED + stamp(now) + (SIBLING + sibling_of if sibling_of else "")
 
 
-def mirror_comment(now: float) -> str:
-    return MIRROR + stamp(now)
+def mirror_comment(now: float, sibling_of: Optional[str] = None) -> str:
+    return MIRROR + stamp(now) + (SIBLING + sibling_of if sibling_of else "")
+
+
+def sibling_of(comment: str) -> Optional[str]:
+    match = _SIBLING.search(comment)
+    return match.group(1) if match else None
 
 
 def mirrored_at(comment: str) -> Optional[float]:
@@ -66,6 +75,17 @@ class Owned:
 
     rule: RuleRow
     mirror: bool  # still mirroring, not yet routing
+    sibling_of: Optional[str] = None  # the digest whose query (and cache) this rule routes
+
+    @property
+    def cache_digest(self) -> Optional[str]:
+        """The digest that names the cache this rule sends traffic to (`d_<digest>`)."""
+        return self.sibling_of or self.rule.digest
+
+
+def counted(rules: Iterable[Owned]) -> int:
+    """Queries routed or mirrored to Readyset: IN-list siblings ride on their query's count."""
+    return sum(1 for item in rules if item.sibling_of is None)
 
 
 def owned(rules: Iterable[RuleRow], readyset_hostgroup: int) -> list[Owned]:
@@ -74,11 +94,11 @@ def owned(rules: Iterable[RuleRow], readyset_hostgroup: int) -> list[Owned]:
         if not is_ours(rule):
             continue
         mirror = rule.mirror_hostgroup == readyset_hostgroup and rule.destination_hostgroup is None
-        out.append(Owned(rule, mirror))
+        out.append(Owned(rule, mirror, sibling_of(rule.comment)))
     return out
 
 
-def due_for_promotion(rules: Sequence[Owned], warmup_s: int, now: float) -> list[RuleRow]:
+def due_for_promotion(rules: Sequence[Owned], warmup_s: int, now: float) -> list[Owned]:
     """Mirror rules whose warm-up has passed (all of them when warm-up is now 0)."""
     due = []
     for item in rules:
@@ -86,7 +106,7 @@ def due_for_promotion(rules: Sequence[Owned], warmup_s: int, now: float) -> list
             continue
         since = mirrored_at(item.rule.comment)
         if since is None or now - since >= warmup_s:
-            due.append(item.rule)
+            due.append(item)
     return due
 
 

@@ -37,6 +37,30 @@ def cache_name(digest: str) -> str:
     return "d_" + digest
 
 
+MAX_SIBLINGS = 16  # rules per query for the other IN-list lengths (two lists give 25 variants)
+
+
+def in_list_siblings(
+    row: DigestRow, settings: DigestSettings, taken: set[str]
+) -> list[tuple[str, str]]:
+    """(digest, digest text) of the same query with IN-lists of other lengths, which ProxySQL
+    digests apart (lengths 1 .. grouping_limit+1 each, longer ones together), minus digests that
+    a rule already names."""
+    from readyset_proxysql_scheduler.spooky import digest_of
+    from readyset_proxysql_scheduler.translate import sibling_digest_texts
+
+    out = []
+    for text in sibling_digest_texts(row.digest_text, settings):
+        if len(text.encode("utf-8")) >= settings.max_digest_length:
+            continue  # ProxySQL would have cut it: it is not a digest we can name
+        digest = digest_of(text, settings.max_digest_length)
+        if digest not in taken:
+            out.append((digest, text))
+        if len(out) >= MAX_SIBLINGS:
+            break
+    return out
+
+
 class PassTimeout(Exception):
     """The pass ran out of its time budget (`pass_timeout_s`)."""
 
@@ -97,29 +121,42 @@ class Actions:
 
         self._do(f"create cache {name} on {live.host.endpoint} (schema {query.schema})", apply)
 
-    def add_rule(self, rule_id: int, config: Config, row: DigestRow, now: float) -> None:
+    def add_rule(
+        self,
+        rule_id: int,
+        config: Config,
+        row: DigestRow,
+        now: float,
+        sibling: Optional[tuple[str, str]] = None,
+    ) -> None:
+        """A rule for `row`'s digest, or for `sibling` (digest, digest text): the same query
+        with an IN-list of another length, served by `row`'s cache."""
         mirror = config.warmup_time_s > 0
         hostgroup = config.readyset_hostgroup
         verb = "mirrors" if mirror else "routes"
+        digest, text = sibling or (row.digest, row.digest_text)
+        of = row.digest if sibling else None
         self._do(
-            f"add rule {rule_id}: {verb} digest {row.digest} (user {config.readyset_user},"
-            f" schema {row.schemaname}) to hostgroup {hostgroup}: {row.digest_text[:200]}",
+            f"add rule {rule_id}: {verb} digest {digest} (user {config.readyset_user},"
+            f" schema {row.schemaname}) to hostgroup {hostgroup}: {text[:200]}",
             lambda: self.admin.insert_rule(
                 rule_id,
                 config.readyset_user,
                 row.schemaname,
-                row.digest,
+                digest,
                 None if mirror else hostgroup,
                 hostgroup if mirror else None,
-                rules.mirror_comment(now) if mirror else rules.added_comment(now),
+                rules.mirror_comment(now, of) if mirror else rules.added_comment(now, of),
             ),
         )
 
-    def promote(self, rule: RuleRow, hostgroup: int, now: float) -> None:
+    def promote(self, item: rules.Owned, hostgroup: int, now: float) -> None:
+        rule = item.rule
+        comment = rules.added_comment(now, item.sibling_of)
         self._do(
             f"promote rule {rule.rule_id} (digest {rule.digest}) from mirroring to routing to"
             f" hostgroup {hostgroup}: warm-up over",
-            lambda: self.admin.promote_rule(rule.rule_id, hostgroup, rules.added_comment(now)),
+            lambda: self.admin.promote_rule(rule.rule_id, hostgroup, comment),
         )
 
     def set_rule_active(self, rule: RuleRow, active: bool, why: str) -> None:
@@ -295,7 +332,7 @@ class Pass:
     def reconcile_caches(self, online: list[Live]) -> None:
         """Give these hosts every cache the scheduler's rules use."""
         ours = rules.owned(self.rules(), self.config.readyset_hostgroup)
-        ruled = {o.rule.digest for o in ours if o.rule.digest}
+        ruled = {o.cache_digest for o in ours if o.cache_digest}
         wanted = {d: q for d, q in self.state.queries.items() if d in ruled}
         if not wanted or not online:
             return
@@ -359,18 +396,18 @@ class Pass:
             return
         all_rules = self.rules()
         ours = rules.owned(all_rules, c.readyset_hostgroup)
-        for rule in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
+        for item in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
             self.mark_rules_dirty(True)
-            self.actions.promote(rule, c.readyset_hostgroup, self.now)
+            self.actions.promote(item, c.readyset_hostgroup, self.now)
             self.rules_changed = True
 
-        slots = c.number_of_queries - len(ours)
+        slots = c.number_of_queries - rules.counted(ours)
         added: list[str] = []
         if slots > 0:
             self.check_time("query discovery")
             added = self.add_queries(online, all_rules, slots)
             self.rules_changed |= bool(added)
-        ruled = {o.rule.digest for o in ours if o.rule.digest} | set(added)
+        ruled = {o.cache_digest for o in ours if o.cache_digest} | set(added)
         self.drop_orphans(online, ruled)
 
     def drop_orphans(self, online: list[Live], ruled: set[str]) -> None:
@@ -423,12 +460,19 @@ class Pass:
         ]
         if not chosen:
             return []
-        placement = rules.place(all_rules, len(chosen))
+        taken = {r.digest for r in all_rules if r.digest} | {row.digest for row in chosen}
+        new: list[tuple[DigestRow, Optional[tuple[str, str]]]] = []
+        for row in chosen:
+            new.append((row, None))
+            for found in in_list_siblings(row, settings, taken):
+                new.append((row, found))
+                taken.add(found[0])
+        placement = rules.place(all_rules, len(new))
         if placement.warning:
             self.log.warning(placement.warning)
         self.mark_rules_dirty(True)
-        for rule_id, row in zip(placement.ids, chosen):
-            self.actions.add_rule(rule_id, c, row, self.now)
+        for rule_id, (row, sibling) in zip(placement.ids, new):
+            self.actions.add_rule(rule_id, c, row, self.now, sibling)
         return [row.digest for row in chosen]
 
     def supported_query(

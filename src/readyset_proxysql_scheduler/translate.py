@@ -81,10 +81,10 @@ Rewrites (everything else is kept verbatim):
   elsewhere it is left for Readyset to judge.
 * ``IN``-lists: ``IN (?,?,?,...)`` loses its ``,...``, keeping the ``grouping_limit`` values that
   ProxySQL kept. Readyset's deep caches turn an ``IN`` list into lookup keys, so one cache serves
-  every list length on that column. **Known limitation:** ProxySQL gives lists of length
-  ``1 .. grouping_limit+1`` each their own digest, and only longer lists share the compressed one,
-  so a query rule for one digest only routes that one length. :func:`sibling_digest_texts` lists
-  the digest texts of the other lengths so that rules can be added for them.
+  every list length on that column. ProxySQL gives lists of length ``1 .. grouping_limit+1``
+  each their own digest, and only longer lists share the compressed one, so a rule for one
+  digest routes one length: :func:`sibling_digest_texts` lists the digest texts of the other
+  lengths, and the scheduler adds rules for them (scheduler.in_list_siblings).
 * ``replace_null``: ``IS ?`` / ``IS NOT ?`` can only have been ``IS [NOT] NULL`` (``TRUE``,
   ``FALSE`` and ``UNKNOWN`` are never replaced) and get their ``NULL`` back, whatever the setting
   says (it may have changed since the digest was recorded). Any other ``?`` is treated as a

@@ -28,7 +28,9 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Optional, Union
 
-from rps_sandbox.spooky import hash64
+# The hash is the product's (one implementation, checked against ProxySQL's published vectors);
+# the normaliser around it is the emulator's own.
+from readyset_proxysql_scheduler.spooky import hash64
 
 __all__ = [
     "DigestSettings",

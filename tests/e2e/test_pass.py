@@ -121,3 +121,24 @@ def test_cache_created_on_every_online_host(mariadb, tmp_path: Path) -> None:
         assert run_scheduler(cfg).code == 0
         names = [sorted(c.name for c in rs.caches()) for rs in sb.readyset]
         assert len(names[0]) == 1 and names == [names[0]] * 3
+
+
+def test_in_lists_of_every_length_are_routed(sandbox: Sandbox, config) -> None:
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id IN (1, 2, 3, 4, 5, 6)"], times=2)
+    run = run_scheduler(config(number_of_queries=1))
+    assert run.code == 0, run.lines
+    rules = admin_rows(sandbox, RULES)
+    # The compressed digest (lists of 5 and more) and lengths 1..4, one cache, one query counted.
+    assert len(rules) == 5
+    assert sum("IN-list sibling of" in r[8] for r in rules) == 4
+    assert len(sandbox.readyset[0].caches()) == 1
+    rs = sandbox.readyset[0]
+    for ids in ["7", "7, 8", "7, 8, 9", "7, 8, 9, 10", "7, 8, 9, 10, 11, 12, 13, 14"]:
+        before = rs.hits
+        rows = app_queries(sandbox, [f"SELECT name FROM customers WHERE id IN ({ids})"])
+        assert rs.hits == before + 1, ids
+        assert len(rows[0]) == len(ids.split(","))
+    # Still one query as far as number_of_queries is concerned: nothing more to add.
+    again = run_scheduler(config(number_of_queries=1))
+    assert again.code == 0 and again.lines == []
+    assert len(admin_rows(sandbox, RULES)) == 5

@@ -47,8 +47,20 @@ def test_owned_and_promotion() -> None:
     theirs = rule(8, "my rule", destination_hostgroup=2, match_digest="^SELECT")
     mine = rules.owned([old, young, routing, theirs], 99)
     assert [m.rule.rule_id for m in mine] == [5, 6, 7]
-    assert [r.rule_id for r in rules.due_for_promotion(mine, 60, now)] == [5]
-    assert [r.rule_id for r in rules.due_for_promotion(mine, 0, now)] == [5, 6]
+    assert [o.rule.rule_id for o in rules.due_for_promotion(mine, 60, now)] == [5]
+    assert [o.rule.rule_id for o in rules.due_for_promotion(mine, 0, now)] == [5, 6]
+
+
+def test_in_list_siblings_ride_on_their_query() -> None:
+    now = 1_800_000_000.0
+    main = rule(1, rules.added_comment(now), destination_hostgroup=99, digest="0xA")
+    sib = rule(2, rules.added_comment(now, "0xA"), destination_hostgroup=99, digest="0xB")
+    mirror_sib = rule(3, rules.mirror_comment(now - 99, "0xA"), mirror_hostgroup=99, digest="0xC")
+    mine = rules.owned([main, sib, mirror_sib], 99)
+    assert [o.cache_digest for o in mine] == ["0xA", "0xA", "0xA"]
+    assert rules.counted(mine) == 1
+    assert sib.comment.endswith("; IN-list sibling of 0xA")
+    assert rules.mirrored_at(mirror_sib.comment) == now - 99
 
 
 def test_place_before_the_users_catch_all() -> None:

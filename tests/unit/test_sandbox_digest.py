@@ -20,7 +20,7 @@ from rps_sandbox.digest import (
     stage2,
     stored_text,
 )
-from tests.unit.test_sandbox_spooky import LONG_TEXT, VECTORS
+from tests.unit.test_spooky import LONG_TEXT, VECTORS
 
 # settings of ProxySQL's test driver (test_mysql_query_digests_stages-t.cpp)
 S4 = DigestSettings(replace_null=True, groups_grouping_limit=1, grouping_limit=3)

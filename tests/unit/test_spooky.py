@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rps_sandbox.spooky import hash64, hash128
+from readyset_proxysql_scheduler.spooky import digest_of, hash64, hash128
 
 # (digest_text, digest) pairs published by ProxySQL docs / measured, plus "computed" ones
 VECTORS = [
@@ -69,3 +69,14 @@ def test_all_lengths_are_64_bit_and_distinct() -> None:
 def test_seeds_change_the_hash() -> None:
     assert hash128(b"abc", 1, 2) != hash128(b"abc", 0, 0)
     assert hash128(b"a" * 300, 1, 2) != hash128(b"a" * 300, 0, 0)
+
+
+@pytest.mark.parametrize("text,digest", VECTORS + [(LONG_TEXT, "0x7EFAA8DD2FA48DE3")])
+def test_digest_of(text: str, digest: str) -> None:
+    assert digest_of(text) == digest
+
+
+def test_digest_of_hashes_only_max_digest_length_bytes() -> None:
+    text = "SELECT a FROM t WHERE b = ?" + " AND c = ?" * 300
+    assert digest_of(text, 100) == digest_of(text[:100] + "anything", 100)
+    assert digest_of(text, 100) != digest_of(text)

@@ -1,9 +1,11 @@
 """SpookyHash V2 (Bob Jenkins' public-domain 128-bit non-cryptographic hash).
 
 ProxySQL hashes every query digest text with ``SpookyHash::Hash64(text, len, 0)``; this module
-re-implements the V2 algorithm in pure Python so the emulator produces the very same digest
-values. Both code paths are implemented: the "short" one (messages shorter than 192 bytes) and
-the "long" one (12 x 64-bit state, 96-byte blocks).
+re-implements the V2 algorithm in pure Python. The scheduler uses it to name the digests ProxySQL
+gives the same query with IN-lists of other lengths; the sandbox's ProxySQL emulator uses it too
+(tests/unit/test_spooky.py checks it against every published vector). Both code paths are
+implemented: the "short" one (messages shorter than 192 bytes) and the "long" one (12 x 64-bit
+state, 96-byte blocks).
 
 All arithmetic is done on Python ints masked to 64 bits; message words are read little-endian
 (the byte order ProxySQL's x86-64 / aarch64 builds use).
@@ -14,7 +16,7 @@ from __future__ import annotations
 import struct
 from typing import Tuple
 
-__all__ = ["hash64", "hash128", "hash32"]
+__all__ = ["digest_of", "hash64", "hash128", "hash32"]
 
 _M = 0xFFFFFFFFFFFFFFFF
 _SC_CONST = 0xDEADBEEFDEADBEEF
@@ -148,7 +150,7 @@ _MIX_ROT = (11, 32, 43, 31, 17, 28, 39, 57, 55, 54, 22, 46)
 _END_ROT = (44, 15, 34, 21, 38, 33, 10, 13, 38, 53, 42, 54)
 
 
-def _mix(data: Tuple[int, ...], off: int, s: list) -> None:
+def _mix(data: Tuple[int, ...], off: int, s: list[int]) -> None:
     """One 96-byte block of the long path; ``s`` is the 12-word state, updated in place."""
     m = _M
     for i in range(12):
@@ -166,7 +168,7 @@ def _mix(data: Tuple[int, ...], off: int, s: list) -> None:
         s[i11] = (s[i11] + s[(i + 1) % 12]) & m
 
 
-def _end_partial(h: list) -> None:
+def _end_partial(h: list[int]) -> None:
     m = _M
     for i in range(12):
         # h[i+11] += h[i+1]; h[i+2] ^= h[i+11]; h[i+1] = rot(h[i+1], r)
@@ -207,8 +209,6 @@ def _long(data: bytes, seed1: int, seed2: int) -> Tuple[int, int]:
 
 def hash128(data: bytes, seed1: int = 0, seed2: int = 0) -> Tuple[int, int]:
     """SpookyHash V2 ``Hash128``: returns the two 64-bit halves ``(hash1, hash2)``."""
-    if isinstance(data, str):  # convenience; ProxySQL hashes bytes
-        data = data.encode("utf-8")
     if len(data) < _BUF_SIZE:
         return _short(bytes(data), seed1, seed2)
     return _long(bytes(data), seed1, seed2)
@@ -222,3 +222,9 @@ def hash64(data: bytes, seed: int = 0) -> int:
 def hash32(data: bytes, seed: int = 0) -> int:
     """SpookyHash V2 ``Hash32``: low 32 bits of ``Hash128`` with both seeds = ``seed``."""
     return hash128(data, seed, seed)[0] & 0xFFFFFFFF
+
+
+def digest_of(digest_text: str, max_digest_length: int = 2048) -> str:
+    """ProxySQL's ``digest`` column for a digest text: ``0x%016X`` of ``Hash64`` over the first
+    ``mysql-query_digests_max_digest_length`` bytes."""
+    return f"0x{hash64(digest_text.encode('utf-8')[:max_digest_length]):016X}"
