@@ -138,7 +138,9 @@ class Actions:
         of = row.digest if sibling else None
         self._do(
             f"add rule {rule_id}: {verb} digest {digest} (user {config.readyset_user},"
-            f" schema {row.schemaname}) to hostgroup {hostgroup}: {text[:200]}",
+            f" schema {row.schemaname}) to hostgroup {hostgroup}"
+            + (f", IN-list sibling of {row.digest}" if of else "")
+            + f": {text[:200]}",
             lambda: self.admin.insert_rule(
                 rule_id,
                 config.readyset_user,
