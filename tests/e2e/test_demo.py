@@ -1,0 +1,21 @@
+"""The README's demo command does the whole job and says so."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def test_demo_runs_end_to_end() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "rps_sandbox.demo"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout
+    assert "exit code 0" in text
+    assert re.search(r"customer by id\s+Readyset: cache hit", text)
+    assert re.search(r"customers in a list\s+Readyset: cache hit\s+6 row\(s\)", text)
+    assert re.search(r"stock check FOR UPDATE\s+MariaDB", text)
+    assert "DIFFERENT" not in text
+    assert "3 of 6 queries are now answered from Readyset's caches" in text
