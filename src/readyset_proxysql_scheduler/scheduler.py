@@ -16,11 +16,11 @@ and `translate.translate` are pure; `Actions` carries out (or, in a dry run, onl
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
 from readyset_proxysql_scheduler import health, hosts, rules
 from readyset_proxysql_scheduler import state as state_file
+from readyset_proxysql_scheduler.actions import Actions, Live, Summary, cache_name
 from readyset_proxysql_scheduler.config import Config, OperationMode
 from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.proxysql import Admin, AdminError, DigestRow, RuleRow
@@ -30,158 +30,9 @@ from readyset_proxysql_scheduler.state import Remembered, State
 if TYPE_CHECKING:
     from readyset_proxysql_scheduler.translate import DigestSettings
 
-SUPPORTED = ("yes", "cached")
-
-
-def cache_name(digest: str) -> str:
-    return "d_" + digest
-
-
-MAX_SIBLINGS = 16  # rules per query for the other IN-list lengths (two lists give 25 variants)
-
-
-def in_list_siblings(
-    row: DigestRow, settings: DigestSettings, taken: set[str]
-) -> list[tuple[str, str]]:
-    """(digest, digest text) of the same query with IN-lists of other lengths, which ProxySQL
-    digests apart (lengths 1 .. grouping_limit+1 each, longer ones together), minus digests that
-    a rule already names."""
-    from readyset_proxysql_scheduler.spooky import digest_of
-    from readyset_proxysql_scheduler.translate import sibling_digest_texts
-
-    out = []
-    for text in sibling_digest_texts(row.digest_text, settings):
-        if len(text.encode("utf-8")) >= settings.max_digest_length:
-            continue  # ProxySQL would have cut it: it is not a digest we can name
-        digest = digest_of(text, settings.max_digest_length)
-        if digest not in taken:
-            out.append((digest, text))
-        if len(out) >= MAX_SIBLINGS:
-            break
-    return out
-
 
 class PassTimeout(Exception):
     """The pass ran out of its time budget (`pass_timeout_s`)."""
-
-
-@dataclass
-class Live:
-    """A Readyset host during this pass."""
-
-    host: hosts.Host
-    client: Readyset
-    verdict: health.Verdict
-    caches: Optional[set[str]] = None  # names seen by SHOW CACHES, None until read
-    routable: bool = False  # healthy, and ProxySQL sends it traffic (ONLINE at runtime)
-
-
-@dataclass
-class Summary:
-    changes: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-class Actions:
-    """Every change the scheduler makes goes through here: logged, then done unless dry run."""
-
-    def __init__(self, admin: Admin, log: Log, dry_run: bool, summary: Summary) -> None:
-        self.admin = admin
-        self.log = log
-        self.dry_run = dry_run
-        self.summary = summary
-
-    def _do(self, message: str, apply: Callable[[], None]) -> None:
-        if self.dry_run:
-            self.log.note("dry run: would " + message)
-        else:
-            apply()
-            self.log.note(message)
-        self.summary.changes.append(message)
-
-    def set_status(self, hostgroup: int, live: Live, status: str) -> None:
-        server = live.host.server
-        assert server is not None
-        self._do(
-            f"set Readyset {live.host.endpoint} {server.runtime_status} -> {status}"
-            f" ({live.verdict.reason})",
-            lambda: self.admin.set_server_status(hostgroup, server.hostname, server.port, status),
-        )
-
-    def load_servers(self) -> None:
-        self._do("load MYSQL SERVERS to runtime", self.admin.load_servers)
-
-    def create_cache(self, live: Live, digest: str, query: Remembered) -> None:
-        name = cache_name(digest)
-
-        def apply() -> None:
-            live.client.create_cache(query.schema, name, query.text)
-            if live.caches is not None:
-                live.caches.add(name)
-
-        self._do(f"create cache {name} on {live.host.endpoint} (schema {query.schema})", apply)
-
-    def add_rule(
-        self,
-        rule_id: int,
-        config: Config,
-        row: DigestRow,
-        now: float,
-        sibling: Optional[tuple[str, str]] = None,
-    ) -> None:
-        """A rule for `row`'s digest, or for `sibling` (digest, digest text): the same query
-        with an IN-list of another length, served by `row`'s cache."""
-        mirror = config.warmup_time_s > 0
-        hostgroup = config.readyset_hostgroup
-        verb = "mirrors" if mirror else "routes"
-        digest, text = sibling or (row.digest, row.digest_text)
-        of = row.digest if sibling else None
-        self._do(
-            f"add rule {rule_id}: {verb} digest {digest} (user {config.readyset_user},"
-            f" schema {row.schemaname}) to hostgroup {hostgroup}"
-            + (f", IN-list sibling of {row.digest}" if of else "")
-            + f": {text[:200]}",
-            lambda: self.admin.insert_rule(
-                rule_id,
-                config.readyset_user,
-                row.schemaname,
-                digest,
-                None if mirror else hostgroup,
-                hostgroup if mirror else None,
-                rules.mirror_comment(now, of) if mirror else rules.added_comment(now, of),
-            ),
-        )
-
-    def promote(self, item: rules.Owned, hostgroup: int, now: float) -> None:
-        rule = item.rule
-        comment = rules.added_comment(now, item.sibling_of)
-        self._do(
-            f"promote rule {rule.rule_id} (digest {rule.digest}) from mirroring to routing to"
-            f" hostgroup {hostgroup}: warm-up over",
-            lambda: self.admin.promote_rule(rule.rule_id, hostgroup, comment),
-        )
-
-    def set_rule_active(self, rule: RuleRow, active: bool, why: str) -> None:
-        verb = "activate" if active else "deactivate"
-        self._do(
-            f"{verb} rule {rule.rule_id} (digest {rule.digest}): {why}",
-            lambda: self.admin.set_rule_active(rule.rule_id, active),
-        )
-
-    def drop_cache(self, live: Live, name: str) -> None:
-        def apply() -> None:
-            live.client.drop_cache(name)
-            if live.caches is not None:
-                live.caches.discard(name)
-
-        self._do(f"drop cache {name} on {live.host.endpoint}: no rule uses it", apply)
-
-    def load_and_save_rules(self) -> None:
-        def apply() -> None:
-            self.admin.load_rules()
-            self.admin.save_rules()
-
-        self._do("load MYSQL QUERY RULES to runtime and save them to disk", apply)
 
 
 class Pass:
@@ -432,7 +283,9 @@ class Pass:
                     self.state_changed = True
 
     def add_queries(self, online: list[Live], all_rules: list[RuleRow], slots: int) -> list[str]:
-        from readyset_proxysql_scheduler.translate import DigestSettings  # only when discovering
+        # Only passes that discover load the translator and the hash.
+        from readyset_proxysql_scheduler.discovery import in_list_siblings
+        from readyset_proxysql_scheduler.translate import DigestSettings
 
         c = self.config
         settings = DigestSettings.from_variables(self.admin.digest_variables())
@@ -495,7 +348,9 @@ class Pass:
                 self.log.warning(f"EXPLAIN CREATE CACHE for {row.digest} failed: {e}")
                 self.summary.problems.append(str(e))
             return None
-        if verdict.strip().lower() not in SUPPORTED:
+        from readyset_proxysql_scheduler.discovery import supported
+
+        if not supported(verdict):
             self.remember_unsupported(row, f"Readyset says {verdict!r}")
             return None
         return Remembered(schema=row.schemaname, text=outcome.query, at=self.now)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from readyset_proxysql_scheduler import cli
+from readyset_proxysql_scheduler.actions import Summary
 from readyset_proxysql_scheduler.config import _KEYS
-from readyset_proxysql_scheduler.scheduler import Summary
 
 KEYS = sorted(_KEYS) + ["warmup_time", "colour", "proxysql-port", ""]
 VALUES = st.one_of(

@@ -1,0 +1,137 @@
+"""Every change the scheduler makes, in one place: logged as one line, then done unless this
+is a dry run (which logs the same line as `dry run: would …`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from readyset_proxysql_scheduler import health, hosts, rules
+from readyset_proxysql_scheduler.config import Config
+from readyset_proxysql_scheduler.log import Log
+from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
+from readyset_proxysql_scheduler.readyset import Readyset
+from readyset_proxysql_scheduler.state import Remembered
+
+
+def cache_name(digest: str) -> str:
+    return "d_" + digest
+
+
+@dataclass
+class Live:
+    """A Readyset host during this pass."""
+
+    host: hosts.Host
+    client: Readyset
+    verdict: health.Verdict
+    caches: Optional[set[str]] = None  # names seen by SHOW CACHES, None until read
+    routable: bool = False  # healthy, and ProxySQL sends it traffic (ONLINE at runtime)
+
+
+@dataclass
+class Summary:
+    changes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Actions:
+    """Every change the scheduler makes goes through here: logged, then done unless dry run."""
+
+    def __init__(self, admin: Admin, log: Log, dry_run: bool, summary: Summary) -> None:
+        self.admin = admin
+        self.log = log
+        self.dry_run = dry_run
+        self.summary = summary
+
+    def _do(self, message: str, apply: Callable[[], None]) -> None:
+        if self.dry_run:
+            self.log.note("dry run: would " + message)
+        else:
+            apply()
+            self.log.note(message)
+        self.summary.changes.append(message)
+
+    def set_status(self, hostgroup: int, live: Live, status: str) -> None:
+        server = live.host.server
+        assert server is not None
+        self._do(
+            f"set Readyset {live.host.endpoint} {server.runtime_status} -> {status}"
+            f" ({live.verdict.reason})",
+            lambda: self.admin.set_server_status(hostgroup, server.hostname, server.port, status),
+        )
+
+    def load_servers(self) -> None:
+        self._do("load MYSQL SERVERS to runtime", self.admin.load_servers)
+
+    def create_cache(self, live: Live, digest: str, query: Remembered) -> None:
+        name = cache_name(digest)
+
+        def apply() -> None:
+            live.client.create_cache(query.schema, name, query.text)
+            if live.caches is not None:
+                live.caches.add(name)
+
+        self._do(f"create cache {name} on {live.host.endpoint} (schema {query.schema})", apply)
+
+    def add_rule(
+        self,
+        rule_id: int,
+        config: Config,
+        row: DigestRow,
+        now: float,
+        sibling: Optional[tuple[str, str]] = None,
+    ) -> None:
+        """A rule for `row`'s digest, or for `sibling` (digest, digest text): the same query
+        with an IN-list of another length, served by `row`'s cache."""
+        mirror = config.warmup_time_s > 0
+        hostgroup = config.readyset_hostgroup
+        verb = "mirrors" if mirror else "routes"
+        digest, text = sibling or (row.digest, row.digest_text)
+        of = row.digest if sibling else None
+        self._do(
+            f"add rule {rule_id}: {verb} digest {digest} (user {config.readyset_user},"
+            f" schema {row.schemaname}) to hostgroup {hostgroup}"
+            + (f", IN-list sibling of {row.digest}" if of else "")
+            + f": {text[:200]}",
+            lambda: self.admin.insert_rule(
+                rule_id,
+                config.readyset_user,
+                row.schemaname,
+                digest,
+                None if mirror else hostgroup,
+                hostgroup if mirror else None,
+                rules.mirror_comment(now, of) if mirror else rules.added_comment(now, of),
+            ),
+        )
+
+    def promote(self, item: rules.Owned, hostgroup: int, now: float) -> None:
+        rule = item.rule
+        comment = rules.added_comment(now, item.sibling_of)
+        self._do(
+            f"promote rule {rule.rule_id} (digest {rule.digest}) from mirroring to routing to"
+            f" hostgroup {hostgroup}: warm-up over",
+            lambda: self.admin.promote_rule(rule.rule_id, hostgroup, comment),
+        )
+
+    def set_rule_active(self, rule: RuleRow, active: bool, why: str) -> None:
+        verb = "activate" if active else "deactivate"
+        self._do(
+            f"{verb} rule {rule.rule_id} (digest {rule.digest}): {why}",
+            lambda: self.admin.set_rule_active(rule.rule_id, active),
+        )
+
+    def drop_cache(self, live: Live, name: str) -> None:
+        def apply() -> None:
+            live.client.drop_cache(name)
+            if live.caches is not None:
+                live.caches.discard(name)
+
+        self._do(f"drop cache {name} on {live.host.endpoint}: no rule uses it", apply)
+
+    def load_and_save_rules(self) -> None:
+        def apply() -> None:
+            self.admin.load_rules()
+            self.admin.save_rules()
+
+        self._do("load MYSQL QUERY RULES to runtime and save them to disk", apply)
