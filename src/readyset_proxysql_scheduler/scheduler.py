@@ -291,27 +291,27 @@ class Pass:
         settings = DigestSettings.from_variables(self.admin.digest_variables())
         known = self.state.unsupported
         rows = self.admin.candidates(limit=slots + min(len(known), 10000))
-        supported: list[tuple[DigestRow, Remembered]] = []
+        accepted: list[tuple[DigestRow, Remembered]] = []
         for row in rows:
-            if len(supported) >= slots:
+            if len(accepted) >= slots:
                 break
             if row.digest in known:
                 continue
             self.check_time(f"asking Readyset about {row.digest}")
             query = self.supported_query(row, settings, online[0])
             if query is not None:
-                supported.append((row, query))
-        if not supported:
+                accepted.append((row, query))
+        if not accepted:
             return []
         if not self.dry_run:
             # Recorded before any cache exists, in one write: a run killed in between leaves
             # caches the next pass adopts or drops, never unknown ones.
-            for row, query in supported:
+            for row, query in accepted:
                 self.state.queries[row.digest] = query
             self.state_changed = True
             self.save_state()
         chosen = [
-            row for row, query in supported if self.create_everywhere(online, row.digest, query)
+            row for row, query in accepted if self.create_everywhere(online, row.digest, query)
         ]
         if not chosen:
             return []
@@ -333,6 +333,7 @@ class Pass:
     def supported_query(
         self, row: DigestRow, settings: DigestSettings, host: Live
     ) -> Optional[Remembered]:
+        from readyset_proxysql_scheduler.discovery import supported
         from readyset_proxysql_scheduler.translate import Cacheable, translate
 
         outcome = translate(row.digest_text, settings)
@@ -348,8 +349,6 @@ class Pass:
                 self.log.warning(f"EXPLAIN CREATE CACHE for {row.digest} failed: {e}")
                 self.summary.problems.append(str(e))
             return None
-        from readyset_proxysql_scheduler.discovery import supported
-
         if not supported(verdict):
             self.remember_unsupported(row, f"Readyset says {verdict!r}")
             return None
