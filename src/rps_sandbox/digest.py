@@ -123,25 +123,22 @@ _DEFAULT = DigestSettings()
 # --------------------------------------------------------------------------------------------
 # character classes (bytes)
 
-_NORMAL = bytearray(256)
-for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$_":
-    _NORMAL[_c] = 1
-_SPACE = bytearray(256)
-for _c in b" \t\n\r":
-    _SPACE[_c] = 1
-_DIGIT = bytearray(256)
-for _c in b"0123456789":
-    _DIGIT[_c] = 1
-_HEX = bytearray(256)
-for _c in b"0123456789abcdefABCDEF":
-    _HEX[_c] = 1
-_ARITH = bytearray(256)
-for _c in b"+-*/%":
-    _ARITH[_c] = 1
-_LOWER = bytes(range(256)).translate(
-    bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
-)
+
+def _class(chars: bytes) -> bytearray:
+    """A 256-entry membership table: table[byte] is 1 for the given characters."""
+    table = bytearray(256)
+    for c in chars:
+        table[c] = 1
+    return table
+
+
+_NORMAL = _class(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$_")
+_SPACE = _class(b" \t\n\r")
+_DIGIT = _class(b"0123456789")
+_HEX = _class(b"0123456789abcdefABCDEF")
+_ARITH = _class(b"+-*/%")
 _LOWER_TABLE = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+_LOWER = bytes(range(256)).translate(_LOWER_TABLE)
 
 _SP = 0x20
 _QMARK = 0x3F
