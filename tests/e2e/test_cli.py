@@ -85,11 +85,35 @@ def test_second_concurrent_run_exits_0_and_touches_nothing(sandbox: Sandbox, con
 
 
 def test_options_in_one_argument_and_empty_environment(sandbox: Sandbox, config) -> None:
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id = 5"], times=2)
     cfg = config()
+    before = snapshot(sandbox)
     out = subprocess.run(
         [SCRIPT, f"--config={cfg} --dry-run"], capture_output=True, text=True, env={}
     )
     assert out.returncode == 0, out.stderr
+    # Both options were understood: the run planned work and did none of it.
+    assert "dry run: would add rule" in out.stdout
+    assert snapshot(sandbox) == before
+
+
+def test_unusable_lock_file_exits_1_with_one_line(sandbox: Sandbox, config, tmp_path) -> None:
+    run = run_scheduler(config(lock_file=str(tmp_path / "missing-dir" / "x.lock")))
+    assert run.code == 1
+    assert len(run.lines) == 1 and "cannot open lock file" in run.lines[0]
+
+
+def test_unreadable_state_file_is_replaced_with_a_warning(
+    sandbox: Sandbox, config, tmp_path
+) -> None:
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id = 5"], times=2)
+    state = tmp_path / "broken.state.json"
+    state.write_text("{ not json")
+    run = run_scheduler(config(state_file=str(state)))
+    assert run.code == 0
+    assert any("[WARNING]" in line and "starting afresh" in line for line in run.lines)
+    assert len(admin_rows(sandbox, "SELECT * FROM runtime_mysql_query_rules")) == 1
+    assert '"queries"' in state.read_text()
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rps_sandbox.sandbox import Sandbox
-from tests.e2e.conftest import admin_rows, run_scheduler
+from tests.e2e.conftest import admin_rows, app_queries, run_scheduler
 
 
 def status(sb: Sandbox, index: int = 0) -> str:
@@ -105,3 +105,30 @@ def test_hung_host_ends_in_time_and_is_named(mariadb, tmp_path: Path) -> None:
         assert status(sb, 0) == "ONLINE"
         assert status(sb, 1) == "SHUNNED"
         assert any(str(sb.readyset[1].port) in line for line in run.lines)
+
+
+def test_seed_single_host_form(sandbox: Sandbox, config) -> None:
+    """The seed's readyset_host/readyset_port: checked even without 'readyset' in the comment."""
+    rs = sandbox.readyset[0]
+    with sandbox.admin() as conn, conn.cursor() as cur:
+        cur.execute(f"UPDATE mysql_servers SET comment = 'cache' WHERE port = {rs.port}")
+        cur.execute("LOAD MYSQL SERVERS TO RUNTIME")
+    rs.snapshot_for(60)
+    cfg = config(operation_mode="HealthCheck", readyset_host="127.0.0.1", readyset_port=rs.port)
+    assert run_scheduler(cfg).code == 0
+    assert status(sandbox) == "SHUNNED"
+    # Without the seed keys the same server is not a Readyset host: nothing is checked.
+    rs.snapshot_for(0)
+    run = run_scheduler(config(operation_mode="HealthCheck"))
+    assert any("no Readyset host" in line for line in run.lines)
+    assert status(sandbox) == "SHUNNED"
+
+
+def test_query_discovery_mode_trusts_runtime_status(sandbox: Sandbox, config) -> None:
+    """Health is someone else's job in QueryDiscovery mode (e.g. ProxySQL 3's own monitor)."""
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id = 5"], times=2)
+    sandbox.readyset[0].snapshot_for(60)  # would be SHUNNED by a health check
+    run = run_scheduler(config(operation_mode="QueryDiscovery"))
+    assert run.code == 0, run.lines
+    assert status(sandbox) == "ONLINE"
+    assert len(admin_rows(sandbox, "SELECT * FROM runtime_mysql_query_rules")) == 1
