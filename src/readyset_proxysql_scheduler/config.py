@@ -278,7 +278,7 @@ def load(path: Union[str, os.PathLike[str]]) -> Config:
 
 
 def readable_by_others(path: str) -> bool:
-    """True when a file holding passwords can be read by users other than its owner's group."""
+    """True when a file holding passwords can be read by any user ("other" read bit)."""
     try:
         mode = os.stat(path).st_mode
     except OSError:

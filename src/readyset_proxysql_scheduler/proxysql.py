@@ -149,7 +149,6 @@ class Admin:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.conn: Optional[pymysql.connections.Connection] = None
-        self.statements = 0
 
     def _connect(self) -> pymysql.connections.Connection:
         if self.conn is None:
@@ -177,7 +176,6 @@ class Admin:
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         conn = self._connect()
-        self.statements += 1
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)

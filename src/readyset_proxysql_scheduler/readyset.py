@@ -87,7 +87,6 @@ class Readyset:
         self.query_timeout = query_timeout
         self.conn: Optional[pymysql.connections.Connection] = None
         self.schema: Optional[str] = None
-        self.round_trips = 0
 
     def _connect(self) -> pymysql.connections.Connection:
         if self.conn is None:
@@ -123,7 +122,6 @@ class Readyset:
         if self.deadline is not None:
             budget = min(budget, max(0.05, self.deadline - time.monotonic()))
         conn._read_timeout = conn._write_timeout = budget
-        self.round_trips += 1
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)

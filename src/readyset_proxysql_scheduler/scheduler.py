@@ -23,9 +23,9 @@ from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import Actions, Live, Summary, cache_name
 from readyset_proxysql_scheduler.config import Config, OperationMode
 from readyset_proxysql_scheduler.log import Log
-from readyset_proxysql_scheduler.proxysql import Admin, AdminError, DigestRow, RuleRow
+from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
-from readyset_proxysql_scheduler.state import Remembered, State
+from readyset_proxysql_scheduler.state import Remembered
 
 if TYPE_CHECKING:
     from readyset_proxysql_scheduler.translate import DigestSettings
@@ -392,6 +392,3 @@ class Pass:
             return
         state_file.save(self.config.state_path, self.state)
         self.state_changed = False
-
-
-__all__ = ["AdminError", "Pass", "PassTimeout", "ReadysetError", "State", "Summary"]
