@@ -142,6 +142,11 @@ class Readyset:
             self.conn = None
             self.schema = None
 
+    def abandon(self) -> None:
+        """Forget a connection whose call is still hung on another thread; never reuse it."""
+        self.conn = None
+        self.schema = None
+
     def status(self) -> list[tuple[str, str]]:
         _, rows = self._query(SHOW_STATUS)
         return [(str(r[0]), str(r[1])) for r in rows if len(r) >= 2]

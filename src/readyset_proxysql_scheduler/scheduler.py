@@ -130,7 +130,7 @@ class Pass:
                     None, f"no answer within pass_timeout_s={c.pass_timeout_s:g}"
                 )
                 self.log.warning(f"Readyset {h.endpoint} hung: {verdict.reason}")
-                client.conn = None  # its thread still owns the socket; never reuse it
+                client.abandon()
             elif isinstance(result, Exception):
                 verdict = health.judge(None, str(result))
                 self.log.info(f"Readyset {h.endpoint}: {result}")
