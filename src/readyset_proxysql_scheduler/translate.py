@@ -109,6 +109,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar, Optional, Union
 
+from readyset_proxysql_scheduler.profiles import CONSERVATIVE, Profile
+
 __all__ = [
     "Cacheable",
     "DigestSettings",
@@ -522,8 +524,12 @@ def _glued(tok: Optional[_Tok]) -> bool:
     )
 
 
-def _rewrite_glued(toks: list[_Tok], settings: DigestSettings) -> list[_Tok]:
-    """Charset introducers -> ``?``; reject other ``?`` glued to identifiers (``no_digits``)."""
+def _rewrite_glued(toks: list[_Tok], settings: DigestSettings, profile: Profile) -> list[_Tok]:
+    """Charset introducers -> ``?``; reject other ``?`` glued to identifiers (``no_digits``).
+
+    A shallow cache's identity is the application's text with its introducer, which the
+    digest has lost the spelling of (``_utf8mb4 'x'`` and ``_utf8mb4'x'`` both give ``_utf8mb4?``).
+    """
     if settings.no_digits:
         for i, t in enumerate(toks):
             if t.kind == _BQ and "?" in t.text:
@@ -557,6 +563,7 @@ def _rewrite_glued(toks: list[_Tok], settings: DigestSettings) -> list[_Tok]:
             if before.kind == _WORD and _is_introducer(before.text):
                 if len(out) >= 2 and _glued(out[-2]):
                     raise _Reject(f"placeholder glued to identifier: {before.text}?")
+                _no_introducer_in_shallow(profile, before.text)
                 out.pop()
             else:
                 raise _Reject(f"placeholder glued to identifier: {before.text}?")
@@ -568,9 +575,15 @@ def _rewrite_glued(toks: list[_Tok], settings: DigestSettings) -> list[_Tok]:
             and out[-2].text.startswith("_")
             and _is_introducer(out[-2].text)
         ):
+            _no_introducer_in_shallow(profile, out[-2].text)
             del out[-2:]
         out.append(t)
     return out
+
+
+def _no_introducer_in_shallow(profile: Profile, word: str) -> None:
+    if profile.shallow:
+        raise _Reject(f"charset introducer ({word}?): a shallow cache keys on its exact spelling")
 
 
 def _check_lost_operator(toks: list[_Tok]) -> None:
@@ -634,8 +647,12 @@ def _rewrite_ellipses(toks: list[_Tok]) -> list[_Tok]:
     return [t for i, t in enumerate(toks) if i not in drop]
 
 
-def _rewrite_values(toks: list[_Tok], settings: DigestSettings) -> list[_Tok]:
-    """Typed literals, ``IS [NOT] ?`` under replace_null, ``?-?-?`` comparison operands."""
+def _rewrite_values(toks: list[_Tok], settings: DigestSettings, profile: Profile) -> list[_Tok]:
+    """Typed literals, ``IS [NOT] ?`` under replace_null, ``?-?-?`` comparison operands.
+
+    A shallow cache keeps ``?-?-?`` as it is: the application's unquoted ``2024-01-01`` is
+    arithmetic whose three numbers each become a parameter.
+    """
     out: list[_Tok] = []
     i = 0
     while i < len(toks):
@@ -657,7 +674,7 @@ def _rewrite_values(toks: list[_Tok], settings: DigestSettings) -> list[_Tok]:
                 out.append(_Tok(_WORD, "null" if lower else "NULL"))
                 i += 1
                 continue
-        if t.kind == _PARAM and _is_date_arithmetic(toks, i):
+        if t.kind == _PARAM and not profile.shallow and _is_date_arithmetic(toks, i):
             out.append(t)
             i += 5
             continue
@@ -729,10 +746,16 @@ class _Frame:
     query: bool  # a (sub)query, as opposed to an expression's parentheses
     top: bool  # the statement itself, or one of its parenthesised UNION operands
     clause: str = "start"
+    ordered: bool = False  # an ORDER BY came before
 
 
-def _check_placeholders(toks: list[_Tok]) -> bool:
-    """Reject placeholders outside WHERE/OFFSET; return whether the statement has a FROM."""
+def _check_placeholders(toks: list[_Tok], profile: Profile) -> bool:
+    """Reject placeholders the profile's caches do not serve; return whether there is a FROM.
+
+    Shallow caches make every literal a parameter, so a ``?`` is fine anywhere. Deep caches
+    parameterise WHERE (judged later) and OFFSET, and serve any literal LIMIT from a ``LIMIT ?``
+    cache where the LIMIT is stripped before the lookup (:meth:`Profile.limit_served`).
+    """
     frames: list[_Frame] = [_Frame(True, True)]
     has_from = False
     for i, t in enumerate(toks):
@@ -754,15 +777,27 @@ def _check_placeholders(toks: list[_Tok]) -> bool:
             word = t.upper
             if word in _CLAUSES:
                 query.clause = word
+                query.ordered = query.ordered or word == "ORDER"
                 has_from = has_from or (word == "FROM" and query.top)
             elif word == "OFFSET" and query.clause == "LIMIT":
                 query.clause = "OFFSET"
             elif word == "WITH" and query.clause == "start":
                 query.clause = "WITH"
-        elif t.kind == _PARAM and query.clause not in _PLACEHOLDER_OK:
+        elif t.kind == _PARAM and query.clause not in _PLACEHOLDER_OK and not profile.shallow:
+            if query.clause == "LIMIT" and query.top:
+                if profile.limit_served(query.ordered):
+                    continue
+                raise _Reject(
+                    f"placeholder in an order-less LIMIT (Readyset {profile.key} keeps a"
+                    " literal LIMIT in the cache key: one cache per LIMIT value)"
+                )
             where = _CLAUSES.get(query.clause, query.clause)
-            raise _Reject(f"placeholder in {where}")
+            raise _Reject(f"placeholder in {where}{_deep(profile)}")
     return has_from
+
+
+def _deep(profile: Profile) -> str:
+    return f" (deep caches of Readyset {profile.key} keep that literal)"
 
 
 # Words that end a top-level WHERE clause.
@@ -771,18 +806,23 @@ _AFTER_WHERE = frozenset(
 )
 
 
-def _check_where_parameters(toks: list[_Tok]) -> None:
-    """Reject placeholders in WHERE that Readyset would not parameterise in the real query.
+def _check_where_parameters(toks: list[_Tok], profile: Profile) -> None:
+    """Reject placeholders in WHERE that a deep cache would not parameterise in the real query.
 
-    Readyset turns a literal into a parameter only in a top-level WHERE conjunct of the form
-    ``col = lit``, ``lit = col`` or ``col IN (lit, ...)`` (reference readyset.md §7.2). A cache
-    made from ``stock > ?`` has a parameter where the application's ``stock > 10`` keeps its
-    literal: the two never match, every routed query is proxied, and the cache is dead weight.
-    Conjuncts whose placeholders sit inside a subquery are left for Readyset to judge.
+    Readyset's deep rewrite turns a literal into a parameter only in a top-level WHERE conjunct
+    ``col = lit``, ``lit = col`` or ``col IN (lit, ...)``, and in range conjuncts (``col < lit``)
+    from stable-240425 when no equality stands beside them, unless mixed comparisons are on
+    (reference readyset.md §7.2, §7.6). A cache made from ``price LIKE ?`` has a parameter where
+    the application's ``price LIKE 'a%'`` keeps its literal: the two never match, every routed
+    query is proxied, and the cache is dead weight. Conjuncts whose placeholders sit inside a
+    subquery are left for Readyset to judge. Shallow caches parameterise everything.
     """
+    if profile.shallow:
+        return
     sig = [t for t in toks if t.kind not in (_WS, _SEP)]
     depth = 0
     start = None
+    where: list[_Tok] = []
     for i, t in enumerate(sig):
         if t.kind == _OP and t.text == "(":
             depth += 1
@@ -791,13 +831,27 @@ def _check_where_parameters(toks: list[_Tok]) -> None:
         elif depth == 0 and t.kind == _WORD and t.upper == "WHERE" and start is None:
             start = i + 1
         elif depth == 0 and start is not None and t.kind == _WORD and t.upper in _AFTER_WHERE:
-            _check_conjuncts(sig[start:i])
-            return
-    if start is not None:
-        _check_conjuncts(sig[start:])
+            where = sig[start:i]
+            break
+    else:
+        if start is not None:
+            where = sig[start:]
+    kinds: set[str] = set()
+    _check_conjuncts(where, kinds)
+    if "range" in kinds:
+        if not profile.ranges_parameterised():
+            raise _Reject(
+                f"range placeholder (Readyset {profile.key} keeps range literals; ranges are"
+                " parameterised from stable-240425)"
+            )
+        if "equality" in kinds and not profile.mixed_comparisons:
+            raise _Reject(
+                "equality and range placeholders together (Readyset parameterises only the"
+                " equality unless --feature-mixed-comparisons is on)"
+            )
 
 
-def _check_conjuncts(where: list[_Tok]) -> None:
+def _check_conjuncts(where: list[_Tok], kinds: set[str]) -> None:
     conjunct: list[_Tok] = []
     depth = 0
     between = False
@@ -810,13 +864,13 @@ def _check_conjuncts(where: list[_Tok]) -> None:
             if between:
                 between = False
             else:
-                _check_conjunct(conjunct)
+                _check_conjunct(conjunct, kinds)
                 conjunct = []
                 continue
         conjunct.append(t)
 
 
-def _check_conjunct(conjunct: list[_Tok]) -> None:
+def _check_conjunct(conjunct: list[_Tok], kinds: set[str]) -> None:
     if not any(t.kind == _PARAM for t in conjunct):
         return
     if any(t.kind == _WORD and t.upper in ("SELECT", "WITH") for t in conjunct):
@@ -827,11 +881,13 @@ def _check_conjunct(conjunct: list[_Tok]) -> None:
         and conjunct[-1].text == ")"
         and _closes_at_end(conjunct)
     ):
-        _check_conjuncts(conjunct[1:-1])  # (a = ? AND b = ?) is two conjuncts
+        _check_conjuncts(conjunct[1:-1], kinds)  # (a = ? AND b = ?) is two conjuncts
         return
-    if not _parameterisable(conjunct):
+    kind = _parameter_kind(conjunct)
+    if kind is None:
         text = " ".join(t.text for t in conjunct)
         raise _Reject(f"placeholder Readyset would not parameterise ({text[:60]})")
+    kinds.add(kind)
 
 
 def _closes_at_end(toks: list[_Tok]) -> bool:
@@ -856,39 +912,56 @@ def _column_end(toks: list[_Tok], i: int) -> int:
     return i
 
 
-def _parameterisable(toks: list[_Tok]) -> bool:
+_RANGE_OPS = frozenset(("<", "<=", ">", ">="))
+
+
+def _parameter_kind(toks: list[_Tok]) -> Optional[str]:
+    """"equality" or "range" for a conjunct a deep cache parameterises, else None."""
     n = len(toks)
     end = _column_end(toks, 0)
-    if end > 0 and end + 2 == n and toks[end].text == "=" and toks[end + 1].kind == _PARAM:
-        return True  # col = ?
-    if n >= 3 and toks[0].kind == _PARAM and toks[1].text == "=" and _column_end(toks, 2) == n:
-        return True  # ? = col
+    if end > 0 and end + 2 == n and toks[end + 1].kind == _PARAM:
+        if toks[end].text == "=":
+            return "equality"  # col = ?
+        if toks[end].kind == _OP and toks[end].text in _RANGE_OPS:
+            return "range"  # col < ?
+    if n >= 3 and toks[0].kind == _PARAM and _column_end(toks, 2) == n:
+        if toks[1].text == "=":
+            return "equality"  # ? = col (swapped by Readyset)
+        if toks[1].kind == _OP and toks[1].text in _RANGE_OPS:
+            return "range"  # ? > col (swapped and flipped)
     if end > 0 and end + 3 <= n and _is_word(toks[end], "IN") and toks[end + 1].text == "(":
         items = toks[end + 2 :]
         if not items or items[-1].text != ")":
-            return False
+            return None
         values = items[:-1]
-        return (
+        if (
             len(values) % 2 == 1
             and all(t.kind == _PARAM for t in values[0::2])
             and all(t.text == "," for t in values[1::2])
-        )
-    return False
+        ):
+            return "equality"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
 # Entry points
 
 
-def translate(digest_text: str, settings: DigestSettings) -> Union[Cacheable, NotCacheable]:
-    """Translate a ``stats_mysql_query_digest.digest_text`` into a query for Readyset."""
+def translate(
+    digest_text: str, settings: DigestSettings, profile: Profile = CONSERVATIVE
+) -> Union[Cacheable, NotCacheable]:
+    """Translate a ``stats_mysql_query_digest.digest_text`` into a query for Readyset.
+
+    *profile* says which statements the host's caches serve; the default assumes nothing
+    about the release (deep caches, Top K possibly on, ranges not parameterised).
+    """
     try:
-        return Cacheable(_translate(digest_text, settings))
+        return Cacheable(_translate(digest_text, settings, profile))
     except _Reject as exc:
         return NotCacheable(exc.reason)
 
 
-def _translate(digest_text: str, settings: DigestSettings) -> str:
+def _translate(digest_text: str, settings: DigestSettings, profile: Profile) -> str:
     if not settings.enabled:
         raise _Reject("query digests are disabled (mysql-query_digests=false)")
     if not digest_text.strip():
@@ -912,14 +985,15 @@ def _translate(digest_text: str, settings: DigestSettings) -> str:
         raise _Reject("empty digest text (only comments)")
     toks = _check_structure(toks)
     _check_statement(toks)
-    toks = _rewrite_glued(toks, settings)
+    toks = _rewrite_glued(toks, settings, profile)
     _check_lost_operator(toks)
     toks = _rewrite_ellipses(toks)
-    toks = _rewrite_values(toks, settings)
-    _check_constant_comparison(toks)
-    if not _check_placeholders(toks):
+    toks = _rewrite_values(toks, settings, profile)
+    if not profile.shallow:
+        _check_constant_comparison(toks)
+    if not _check_placeholders(toks, profile):
         raise _Reject("FROM-less SELECT (Readyset caches only queries reading tables)")
-    _check_where_parameters(toks)
+    _check_where_parameters(toks, profile)
     return _render(toks)
 
 

@@ -209,7 +209,7 @@ CASES: dict[str, Case] = {
         "SELECT a FROM t WHERE d = ?-?-?", "SELECT a FROM t WHERE d = ?"
     ),
     "date arithmetic on the left": Case(
-        "SELECT a FROM t WHERE ?-?-? <= d", "!would not parameterise"
+        "SELECT a FROM t WHERE ?-?-? <= d", "!range placeholder"
     ),
     "date arithmetic between": Case(
         "SELECT a FROM t WHERE d BETWEEN ?-?-? AND ?-?-?", "!would not parameterise"
@@ -243,7 +243,7 @@ CASES: dict[str, Case] = {
         "select `users`.`id` from `users` where `users`.`email` = ?", lowercase=True
     ),
     "lowercase limit": Case(
-        "select a from t where b = ? limit ?", "!placeholder in LIMIT", {"lowercase": True}
+        "select a from t where b = ? limit ?", "!order-less LIMIT", {"lowercase": True}
     ),
     # --- IN lists and compression
     "in list compressed": Case(
@@ -294,8 +294,12 @@ CASES: dict[str, Case] = {
         "SELECT (?) AS `a` FROM `t` WHERE `t`.`b` = ? LIMIT ?", "!placeholder in select list"
     ),
     "count(?)": Case("SELECT COUNT(?) FROM t WHERE b = ?", "!placeholder in select list"),
-    "placeholder in limit": Case("SELECT a FROM t WHERE b = ? LIMIT ?", "!placeholder in LIMIT"),
-    "placeholder in limit offset form": Case("SELECT a FROM t LIMIT ?,?", "!placeholder in LIMIT"),
+    "placeholder in limit": Case("SELECT a FROM t WHERE b = ? LIMIT ?", "!order-less LIMIT"),
+    "placeholder in limit offset form": Case("SELECT a FROM t LIMIT ?,?", "!order-less LIMIT"),
+    "placeholder in ordered limit": same("SELECT a FROM t WHERE b = ? ORDER BY c LIMIT ?"),
+    "placeholder in ordered limit and offset": same(
+        "SELECT a FROM t WHERE b = ? ORDER BY c LIMIT ? OFFSET ?"
+    ),
     "placeholder in limit of subquery": Case(
         "SELECT a FROM t WHERE b IN (SELECT b FROM u ORDER BY c LIMIT ?)", "!placeholder in LIMIT"
     ),

@@ -5,7 +5,9 @@ WordPress, Laravel and hand-written queries (ProxySQL's normalisation applied by
 to ``?``, no spaces around commas or inside parentheses, ``IN (?,?,?,...)`` compression, kept
 comments, truncation at ``max_digest_length`` bytes), each with non-default
 ``mysql-query_digests_*`` settings where given. Each entry has either ``query`` (the expected
-Cacheable text) or ``reason`` (a stable keyword of the NotCacheable reason).
+Cacheable text) or ``reason`` (a stable keyword of the NotCacheable reason) for a Readyset whose
+release is not known (the conservative profile), and under ``profiles`` what differs for a named
+release profile: ``"="`` (cacheable as the digest text), ``"!keyword"`` (refused) or the query.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from readyset_proxysql_scheduler.profiles import CONSERVATIVE, Profile
 from readyset_proxysql_scheduler.translate import (
     Cacheable,
     DigestSettings,
@@ -28,6 +31,16 @@ from readyset_proxysql_scheduler.translate import (
 CORPUS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "data" / "digest_corpus.json").read_text(encoding="utf-8")
 )
+
+
+# The release profiles of issue 10's test matrix (reference readyset.md §7.6).
+PROFILES = {
+    "stable-250123 deep": Profile("stable-250123", 250123, "deep", False),
+    "stable-260423 deep": Profile("stable-260423", 260423, "deep", False),
+    "stable-260423 shallow": Profile("stable-260423", 260423, "shallow", False),
+    "HEAD deep topk": Profile("unknown-release-version", 999999, "deep", True),
+    "HEAD shallow": Profile("unknown-release-version", 999999, "shallow", True),
+}
 
 
 def _id(entry: dict[str, Any]) -> str:
@@ -60,24 +73,64 @@ def test_corpus_shape() -> None:
     assert sum("reason" in e and "truncated" in e["reason"] for e in CORPUS) >= 5
 
 
-@pytest.mark.parametrize("entry", CORPUS, ids=[_id(e) for e in CORPUS])
-def test_corpus(entry: dict[str, Any]) -> None:
+def _expected(entry: dict[str, Any], profile: str) -> tuple[str, str]:
+    """("query", text) or ("reason", keyword) for one profile."""
+    override = entry.get("profiles", {}).get(profile)
+    if override is None:
+        return ("query", entry["query"]) if "query" in entry else ("reason", entry["reason"])
+    if override == "=":
+        return "query", entry["digest_text"]
+    if override.startswith("!"):
+        return "reason", override[1:]
+    return "query", override
+
+
+def _check(entry: dict[str, Any], profile_name: str, profile: Profile) -> None:
     settings = DigestSettings(**entry.get("settings", {}))
-    result = translate(entry["digest_text"], settings)
-    if "query" in entry:
-        assert result == Cacheable(entry["query"])
+    result = translate(entry["digest_text"], settings, profile)
+    kind, value = _expected(entry, profile_name)
+    if kind == "query":
+        assert result == Cacheable(value)
     else:
         assert isinstance(result, NotCacheable), result
-        assert entry["reason"] in result.reason
+        assert value in result.reason
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=[_id(e) for e in CORPUS])
+def test_corpus(entry: dict[str, Any]) -> None:
+    _check(entry, "", CONSERVATIVE)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("entry", CORPUS, ids=[_id(e) for e in CORPUS])
+def test_corpus_per_release(entry: dict[str, Any], profile: str) -> None:
+    _check(entry, profile, PROFILES[profile])
+
+
+def test_corpus_profiles_are_known() -> None:
+    for entry in CORPUS:
+        assert set(entry.get("profiles", {})) <= set(PROFILES), entry
+
+
+def test_each_profile_serves_more_orm_reads_than_the_conservative_one() -> None:
+    """Per release, how many ORM digests are cacheable: the numbers the README quotes."""
+    orm = [e for e in CORPUS if e["source"] != "plain"]
+    counts = {
+        name: sum(_expected(e, name)[0] == "query" for e in orm) for name in [""] + sorted(PROFILES)
+    }
+    assert counts[""] < counts["stable-250123 deep"] <= counts["stable-260423 deep"]
+    assert counts["stable-260423 deep"] < counts["stable-260423 shallow"]
+    assert counts["HEAD deep topk"] < counts["stable-260423 deep"]
 
 
 @pytest.mark.parametrize("entry", CORPUS, ids=[_id(e) for e in CORPUS])
 def test_corpus_translation_is_stable(entry: dict[str, Any]) -> None:
     """A Cacheable text translates to itself (no rewrite applies twice)."""
     settings = DigestSettings(**entry.get("settings", {}))
-    result = translate(entry["digest_text"], settings)
-    if isinstance(result, Cacheable):
-        assert translate(result.query, settings) == result
+    for profile in [CONSERVATIVE, *PROFILES.values()]:
+        result = translate(entry["digest_text"], settings, profile)
+        if isinstance(result, Cacheable):
+            assert translate(result.query, settings, profile) == result
 
 
 def test_corpus_siblings_translate_like_their_digest() -> None:
