@@ -9,6 +9,7 @@ from typing import Callable, Optional
 from readyset_proxysql_scheduler import health, hosts, rules
 from readyset_proxysql_scheduler.config import Config
 from readyset_proxysql_scheduler.log import Log
+from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset
 from readyset_proxysql_scheduler.state import Remembered
@@ -27,6 +28,8 @@ class Live:
     verdict: health.Verdict
     caches: Optional[set[str]] = None  # names seen by SHOW CACHES, None until read
     routable: bool = False  # healthy, and ProxySQL sends it traffic (ONLINE at runtime)
+    status_rows: Optional[list[tuple[str, str]]] = None  # SHOW READYSET STATUS, when read
+    profile: Optional[Profile] = None  # what its caches serve, once detected
 
 
 @dataclass

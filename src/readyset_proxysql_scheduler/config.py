@@ -84,6 +84,9 @@ class Config:
     state_file: Optional[str] = None
     proxysql_ssl: bool = False
     readyset_ssl: bool = False
+    # What the Readyset hosts run, when it cannot be seen from them (profiles.py).
+    readyset_cache_mode: str = "auto"
+    readyset_topk: str = "auto"
     path: str = ""
 
     @property
@@ -204,6 +207,8 @@ _KEYS: dict[str, tuple[Parser, bool]] = {
     "state_file": (_nonempty, False),
     "proxysql_ssl": (_boolean, False),
     "readyset_ssl": (_boolean, False),
+    "readyset_cache_mode": (_choice({"auto": "auto", "deep": "deep", "shallow": "shallow"}), False),
+    "readyset_topk": (_choice({"auto": "auto", "on": "on", "off": "off"}), False),
 }
 
 # The seed's older spellings.

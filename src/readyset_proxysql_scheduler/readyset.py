@@ -14,6 +14,7 @@ from typing import Any, Optional
 import pymysql
 
 SHOW_STATUS = "SHOW READYSET STATUS"
+SHOW_VERSION = "SHOW READYSET VERSION"
 USE = "USE {schema}"
 EXPLAIN = "EXPLAIN CREATE CACHE FROM {query}"
 CREATE_CACHE = "CREATE CACHE {name} FROM {query}"
@@ -150,6 +151,20 @@ class Readyset:
     def status(self) -> list[tuple[str, str]]:
         _, rows = self._query(SHOW_STATUS)
         return [(str(r[0]), str(r[1])) for r in rows if len(r) >= 2]
+
+    def version_rows(self) -> list[tuple[str, str]]:
+        _, rows = self._query(SHOW_VERSION)
+        return [(str(r[0]), str(r[1])) for r in rows if len(r) >= 2]
+
+    def probe(self, query: str) -> Optional[str]:
+        """EXPLAIN's query column for a statement needing no schema; None when refused."""
+        try:
+            _, rows = self._query(EXPLAIN.format(query=query))
+        except ReadysetError as e:
+            if e.answered:
+                return None
+            raise
+        return str(rows[0][1]) if rows and len(rows[0]) >= 2 else None
 
     def use(self, schema: str) -> None:
         if self.schema != schema:

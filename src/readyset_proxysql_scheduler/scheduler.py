@@ -18,14 +18,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable, Optional
 
-from readyset_proxysql_scheduler import health, hosts, rules
+from readyset_proxysql_scheduler import health, hosts, profiles, rules
 from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import Actions, Live, Summary, cache_name
 from readyset_proxysql_scheduler.config import Config, OperationMode
 from readyset_proxysql_scheduler.log import Log
+from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
-from readyset_proxysql_scheduler.state import Remembered
+from readyset_proxysql_scheduler.state import HostFacts, Remembered
 
 if TYPE_CHECKING:
     from readyset_proxysql_scheduler.translate import DigestSettings
@@ -56,6 +57,7 @@ class Pass:
             log.warning(warning)
         self.state_changed = False
         self.live: list[Live] = []
+        self.profile_key = ""
         self._rules: Optional[list[RuleRow]] = None
         self.rules_changed = self.state.rules_dirty
         if self.rules_changed:
@@ -135,7 +137,9 @@ class Pass:
                 verdict = health.judge(None, str(result))
                 self.log.info(f"Readyset {h.endpoint}: {result}")
             else:
-                verdict = health.judge(result)  # type: ignore[arg-type]
+                rows: list[tuple[str, str]] = result  # type: ignore[assignment]
+                self.live.append(Live(h, client, health.judge(rows), status_rows=rows))
+                continue
             self.live.append(Live(h, client, verdict))
 
         # A host that has been ONLINE all along got every cache when it was made; a host coming
@@ -241,6 +245,46 @@ class Pass:
                 self.state.deactivated.discard(item.rule.rule_id)
                 self.state_changed = self.rules_changed = True
 
+    def detect_profiles(self, online: list[Live]) -> list[Profile]:
+        """What each online host's caches serve; steady passes reuse what the state holds."""
+        c = self.config
+        for live in online:
+            if live.profile is not None:
+                continue
+            key = str(live.host.endpoint)
+            try:
+                if live.status_rows is None:
+                    live.status_rows = live.client.status()
+                rows = live.status_rows
+                controller = next(
+                    (v for n, v in rows if n.strip().lower() == "last started controller"), ""
+                )
+                facts = self.state.hosts.get(key)
+                if facts is None or not controller or controller != facts.controller:
+                    release = profiles.release_of(live.client.version_rows())
+                    probed = None
+                    if profiles.needs_mode_probe(
+                        profiles.release_date(release), c.readyset_cache_mode
+                    ):
+                        probed = profiles.mode_from_probe(
+                            live.client.probe(profiles.MODE_PROBE), profiles.release_date(release)
+                        )
+                    facts = HostFacts(controller, release, probed)
+                    if not self.dry_run:
+                        self.state.hosts[key] = facts
+                        self.state_changed = True
+                live.profile = profiles.detect(
+                    facts.release, rows, facts.probed_mode, c.readyset_cache_mode, c.readyset_topk
+                )
+                if facts is not self.state.hosts.get(key) or self.dry_run:
+                    self.log.info(f"Readyset {key} runs {live.profile.key}")
+            except ReadysetError as e:
+                self.log.warning(f"cannot tell which Readyset {key} runs: {e}")
+                live.profile = profiles.detect(
+                    "", live.status_rows or [], None, c.readyset_cache_mode, c.readyset_topk
+                )
+        return profiles.distinct(lv.profile for lv in online if lv.profile is not None)
+
     def discover(self) -> None:
         c = self.config
         online = self.online()
@@ -289,16 +333,19 @@ class Pass:
 
         c = self.config
         settings = DigestSettings.from_variables(self.admin.digest_variables())
+        releases = self.detect_profiles(online)
+        self.profile_key = "+".join(p.key for p in releases)
         known = self.state.unsupported
         rows = self.admin.candidates(limit=slots + min(len(known), 10000))
         accepted: list[tuple[DigestRow, Remembered]] = []
         for row in rows:
             if len(accepted) >= slots:
                 break
-            if row.digest in known:
-                continue
+            refused = known.get(row.digest)
+            if refused is not None and refused.profile == self.profile_key:
+                continue  # asked already, of these same releases
             self.check_time(f"asking Readyset about {row.digest}")
-            query = self.supported_query(row, settings, online[0])
+            query = self.supported_query(row, settings, online[0], releases)
             if query is not None:
                 accepted.append((row, query))
         if not accepted:
@@ -331,15 +378,24 @@ class Pass:
         return [row.digest for row in chosen]
 
     def supported_query(
-        self, row: DigestRow, settings: DigestSettings, host: Live
+        self, row: DigestRow, settings: DigestSettings, host: Live, found: list[Profile]
     ) -> Optional[Remembered]:
         from readyset_proxysql_scheduler.discovery import supported
         from readyset_proxysql_scheduler.translate import Cacheable, translate
 
-        outcome = translate(row.digest_text, settings)
-        if not isinstance(outcome, Cacheable):
-            self.remember_unsupported(row, f"not cacheable: {outcome.reason}")
+        texts = set()
+        for profile in found or [profiles.CONSERVATIVE]:
+            outcome = translate(row.digest_text, settings, profile)
+            if not isinstance(outcome, Cacheable):
+                self.remember_unsupported(row, f"not cacheable: {outcome.reason}")
+                return None
+            texts.add(outcome.query)
+        if len(texts) > 1:
+            self.remember_unsupported(
+                row, "not cacheable: the online Readyset hosts need different query texts"
+            )
             return None
+        outcome = Cacheable(texts.pop())
         try:
             verdict = host.client.explain(row.schemaname, outcome.query)
         except ReadysetError as e:
@@ -360,7 +416,9 @@ class Pass:
             f" {row.digest_text[:200]}"
         )
         if not self.dry_run:
-            self.state.unsupported[row.digest] = Remembered(row.schemaname, reason, self.now)
+            self.state.unsupported[row.digest] = Remembered(
+                row.schemaname, reason, self.now, self.profile_key
+            )
             self.state_changed = True
 
     def create_everywhere(self, online: list[Live], digest: str, query: Remembered) -> bool:

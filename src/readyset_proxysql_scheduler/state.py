@@ -10,6 +10,11 @@
   these are switched back on.
 - `rules_dirty`: rules were written but not yet loaded to runtime (a run died in between);
   the next pass loads them.
+- `hosts`: per Readyset host, its release and probed cache mode with the `Last started
+  Controller` time they were read at, so steady passes do not ask again (profiles.py).
+
+A refusal is remembered with the release profile that refused it (`profile`): after an upgrade
+or a mode change the digest is asked again.
 
 The file is rewritten atomically (temporary file, then rename) and only outside dry runs.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 
 @dataclass
@@ -27,6 +32,14 @@ class Remembered:
     schema: str
     text: str
     at: float = 0.0
+    profile: str = ""  # refusals only: the profile key(s) that refused it
+
+
+@dataclass
+class HostFacts:
+    controller: str  # `Last started Controller` when these were read
+    release: str
+    probed_mode: Optional[str] = None
 
 
 @dataclass
@@ -36,6 +49,7 @@ class State:
     offline_soft: set[str] = field(default_factory=set)
     deactivated: set[int] = field(default_factory=set)
     rules_dirty: bool = False
+    hosts: dict[str, HostFacts] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +59,7 @@ class State:
             "offline_soft": sorted(self.offline_soft),
             "deactivated": sorted(self.deactivated),
             "rules_dirty": self.rules_dirty,
+            "hosts": {k: vars(v) for k, v in sorted(self.hosts.items())},
         }
 
 
@@ -57,6 +72,21 @@ def _remembered(data: Any) -> dict[str, Remembered]:
                     schema=str(value.get("schema", "")),
                     text=str(value.get("text", "")),
                     at=float(value.get("at", 0) or 0),
+                    profile=str(value.get("profile", "")),
+                )
+    return out
+
+
+def _hosts(data: Any) -> dict[str, HostFacts]:
+    out = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, dict) and isinstance(value.get("release"), str):
+                mode = value.get("probed_mode")
+                out[str(key)] = HostFacts(
+                    controller=str(value.get("controller", "")),
+                    release=value["release"],
+                    probed_mode=mode if mode in ("deep", "shallow") else None,
                 )
     return out
 
@@ -79,6 +109,7 @@ def load(path: str) -> tuple[State, str]:
             offline_soft={str(x) for x in data.get("offline_soft", []) if isinstance(x, str)},
             deactivated={int(x) for x in data.get("deactivated", []) if isinstance(x, int)},
             rules_dirty=bool(data.get("rules_dirty", False)),
+            hosts=_hosts(data.get("hosts")),
         ),
         "",
     )

@@ -916,7 +916,7 @@ _RANGE_OPS = frozenset(("<", "<=", ">", ">="))
 
 
 def _parameter_kind(toks: list[_Tok]) -> Optional[str]:
-    """"equality" or "range" for a conjunct a deep cache parameterises, else None."""
+    """ "equality" or "range" for a conjunct a deep cache parameterises, else None."""
     n = len(toks)
     end = _column_end(toks, 0)
     if end > 0 and end + 2 == n and toks[end + 1].kind == _PARAM:

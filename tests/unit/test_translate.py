@@ -208,9 +208,7 @@ CASES: dict[str, Case] = {
     "date arithmetic compared": Case(
         "SELECT a FROM t WHERE d = ?-?-?", "SELECT a FROM t WHERE d = ?"
     ),
-    "date arithmetic on the left": Case(
-        "SELECT a FROM t WHERE ?-?-? <= d", "!range placeholder"
-    ),
+    "date arithmetic on the left": Case("SELECT a FROM t WHERE ?-?-? <= d", "!range placeholder"),
     "date arithmetic between": Case(
         "SELECT a FROM t WHERE d BETWEEN ?-?-? AND ?-?-?", "!would not parameterise"
     ),

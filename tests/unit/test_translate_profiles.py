@@ -53,7 +53,9 @@ ROWS: dict[str, Row] = {
         H_TOPK, "SELECT a FROM t WHERE c = ? ORDER BY id LIMIT ? OFFSET ?", "="
     ),
     "LIMIT in a subquery stays a literal in deep": Row(
-        A, "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE c = ? LIMIT ?)", "!placeholder in LIMIT"
+        A,
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE c = ? LIMIT ?)",
+        "!placeholder in LIMIT",
     ),
     "shallow: order-less LIMIT is a parameter": Row(
         H_SHALLOW, "SELECT a FROM t WHERE id = ? LIMIT ?", "="
@@ -78,9 +80,13 @@ ROWS: dict[str, Row] = {
     "bracketed range and equality (Django)": Row(
         A, "SELECT a FROM t WHERE (`t`.`d` > ? AND `t`.`k` = ?)", "!equality and range"
     ),
-    "bracketed equalities (Django)": Row(A, "SELECT a FROM t WHERE (`t`.`d` = ? AND `t`.`k` = ?)", "="),
+    "bracketed equalities (Django)": Row(
+        A, "SELECT a FROM t WHERE (`t`.`d` = ? AND `t`.`k` = ?)", "="
+    ),
     "reversed equality": Row(A, "SELECT a FROM t WHERE ? = id", "="),
-    "shallow: equality and range": Row(D_SHALLOW, "SELECT a FROM t WHERE cat = ? AND stock > ?", "="),
+    "shallow: equality and range": Row(
+        D_SHALLOW, "SELECT a FROM t WHERE cat = ? AND stock > ?", "="
+    ),
     # literal-keeping positions (cases 22-25, 27, 43-45)
     "BETWEEN in deep": Row(D, "SELECT a FROM t WHERE d BETWEEN ? AND ?", "!would not parameterise"),
     "LIKE in deep": Row(H_TOPK, "SELECT a FROM t WHERE n LIKE ?", "!would not parameterise"),
@@ -99,7 +105,9 @@ ROWS: dict[str, Row] = {
     ),
     "shallow: BETWEEN": Row(D_SHALLOW, "SELECT a FROM t WHERE d BETWEEN ? AND ?", "="),
     "shallow: LIKE": Row(H_SHALLOW, "SELECT a FROM t WHERE n LIKE ?", "="),
-    "shallow: <> and NOT IN": Row(H_SHALLOW, "SELECT a FROM t WHERE n <> ? AND m NOT IN (?,?)", "="),
+    "shallow: <> and NOT IN": Row(
+        H_SHALLOW, "SELECT a FROM t WHERE n <> ? AND m NOT IN (?,?)", "="
+    ),
     "shallow: OR": Row(H_SHALLOW, "SELECT a FROM t WHERE n = ? OR m = ?", "="),
     "shallow: select-list literal (Rails exists?)": Row(
         H_SHALLOW, "SELECT ? AS one FROM `users` WHERE `users`.`email` = ? LIMIT ?", "="
