@@ -149,8 +149,10 @@ SHAPES: list[Shape] = [
     ),
     Shape(
         "Rails Customer.find_by(email:)",
-        "SELECT `customers`.* FROM `customers` WHERE `customers`.`email` = 'c3@example.com' LIMIT 1",
-        "SELECT `customers`.* FROM `customers` WHERE `customers`.`email` = 'c4@example.com' LIMIT 1",
+        "SELECT `customers`.* FROM `customers`"
+        " WHERE `customers`.`email` = 'c3@example.com' LIMIT 1",
+        "SELECT `customers`.* FROM `customers`"
+        " WHERE `customers`.`email` = 'c4@example.com' LIMIT 1",
         ORDERLESS_LIMIT,
     ),
     Shape(
