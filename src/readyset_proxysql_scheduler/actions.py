@@ -3,6 +3,8 @@ is a dry run (which logs the same line as `dry run: would …`)."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -14,9 +16,15 @@ from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset
 from readyset_proxysql_scheduler.state import Remembered
 
+_PLAIN_SCHEMA = re.compile(r"[A-Za-z0-9_]{1,40}")
 
-def cache_name(digest: str) -> str:
-    return "d_" + digest
+
+def cache_name(digest: str, schema: str) -> str:
+    """One cache per (digest, schema): `d_<digest>_<schema>`, the schema hashed when it is not
+    a plain name. Deterministic, so that every scheduler names a query's cache alike."""
+    if _PLAIN_SCHEMA.fullmatch(schema):
+        return f"d_{digest}_{schema}"
+    return f"d_{digest}_h{hashlib.sha1(schema.encode('utf-8')).hexdigest()[:10]}"
 
 
 @dataclass
@@ -67,9 +75,7 @@ class Actions:
     def load_servers(self) -> None:
         self._do("load MYSQL SERVERS to runtime", self.admin.load_servers)
 
-    def create_cache(self, live: Live, digest: str, query: Remembered) -> None:
-        name = cache_name(digest)
-
+    def create_cache(self, live: Live, name: str, query: Remembered) -> None:
         def apply() -> None:
             live.client.create_cache(query.schema, name, query.text)
             if live.caches is not None:

@@ -39,6 +39,8 @@ DIGEST_VARIABLES = (
 )
 # The one read of the digest table in a pass. An anti-join through NOT IN costs nothing extra,
 # where the original's LEFT JOIN scans the rules once per digest (reference proxysql.md §10).
+# A (digest, schema) that a rule names is taken; a rule naming a digest for any schema takes
+# the digest in every schema.
 CANDIDATES = (
     "SELECT digest, digest_text, schemaname, count_star, sum_time, sum_rows_sent,"
     " min_time, max_time FROM stats_mysql_query_digest"
@@ -46,7 +48,10 @@ CANDIDATES = (
     " AND schemaname NOT IN ('sys', 'information_schema', 'performance_schema', 'mysql')"
     " AND (digest_text LIKE 'select%' OR digest_text LIKE 'with%')"
     " AND count_star > {min_execution} AND sum_rows_sent > {min_rows_sent}"
-    " AND digest NOT IN (SELECT digest FROM mysql_query_rules WHERE digest IS NOT NULL)"
+    " AND digest NOT IN (SELECT digest FROM mysql_query_rules"
+    " WHERE digest IS NOT NULL AND IFNULL(schemaname, '') = '')"
+    " AND digest || '/' || schemaname NOT IN (SELECT digest || '/' || schemaname"
+    " FROM mysql_query_rules WHERE digest IS NOT NULL AND schemaname <> '')"
     " ORDER BY {order} DESC, count_star DESC, digest LIMIT {limit}"
 )
 INSERT_RULE = (

@@ -26,7 +26,8 @@ from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
-from readyset_proxysql_scheduler.state import HostFacts, Remembered
+from readyset_proxysql_scheduler.rules import Owned
+from readyset_proxysql_scheduler.state import HostFacts, Remembered, refusal_key
 
 if TYPE_CHECKING:
     from readyset_proxysql_scheduler.translate import DigestSettings
@@ -188,9 +189,8 @@ class Pass:
 
     def reconcile_caches(self, online: list[Live]) -> None:
         """Give these hosts every cache the scheduler's rules use."""
-        ours = rules.owned(self.rules(), self.config.readyset_hostgroup)
-        ruled = {o.cache_digest for o in ours if o.cache_digest}
-        wanted = {d: q for d, q in self.state.queries.items() if d in ruled}
+        ruled = self.ruled(rules.owned(self.rules(), self.config.readyset_hostgroup))
+        wanted = {n: q for n, q in self.state.queries.items() if (q.digest, q.schema) in ruled}
         if not wanted or not online:
             return
         for live in online:
@@ -199,15 +199,15 @@ class Pass:
             except ReadysetError as e:
                 self.log.warning(f"cannot list caches on {live.host.endpoint}: {e}")
                 continue
-            for digest, query in sorted(wanted.items()):
-                if cache_name(digest) in live.caches:
+            for name, query in sorted(wanted.items()):
+                if name in live.caches:
                     continue
                 self.check_time("re-creating caches")
                 try:
-                    self.actions.create_cache(live, digest, query)
+                    self.actions.create_cache(live, name, query)
                 except ReadysetError as e:
                     self.summary.problems.append(str(e))
-                    self.log.warning(f"cache {cache_name(digest)} on {live.host.endpoint}: {e}")
+                    self.log.warning(f"cache {name} on {live.host.endpoint}: {e}")
 
     # --- 3 and 4: warm-up and discovery ---
 
@@ -299,20 +299,25 @@ class Pass:
             self.rules_changed = True
 
         slots = c.number_of_queries - rules.counted(ours)
-        added: list[str] = []
+        added: list[tuple[str, str]] = []
         if slots > 0:
             self.check_time("query discovery")
             added = self.add_queries(online, all_rules, slots)
             self.rules_changed |= bool(added)
-        ruled = {o.cache_digest for o in ours if o.cache_digest} | set(added)
-        self.drop_orphans(online, ruled)
+        self.drop_orphans(online, self.ruled(ours) | set(added))
 
-    def drop_orphans(self, online: list[Live], ruled: set[str]) -> None:
+    @staticmethod
+    def ruled(ours: list[Owned]) -> set[tuple[str, str]]:
+        """(digest, schema) of every query the scheduler's rules send to Readyset."""
+        return {(o.cache_digest, o.rule.schemaname or "") for o in ours if o.cache_digest}
+
+    def drop_orphans(self, online: list[Live], ruled: set[tuple[str, str]]) -> None:
         """Caches the scheduler made that none of its rules uses (the rule was deleted, a run
         died before writing it, a host refused the cache) are dropped from every online host,
         so nothing is left that nobody owns. A still-hot query is simply found again."""
-        for digest in sorted(set(self.state.queries) - ruled):
-            name = cache_name(digest)
+        for name, query in sorted(self.state.queries.items()):
+            if (query.digest, query.schema) in ruled:
+                continue
             for live in online:
                 if live.caches is not None and name not in live.caches:
                     continue
@@ -323,10 +328,12 @@ class Pass:
                     break
             else:
                 if not self.dry_run:
-                    del self.state.queries[digest]
+                    del self.state.queries[name]
                     self.state_changed = True
 
-    def add_queries(self, online: list[Live], all_rules: list[RuleRow], slots: int) -> list[str]:
+    def add_queries(
+        self, online: list[Live], all_rules: list[RuleRow], slots: int
+    ) -> list[tuple[str, str]]:
         # Only passes that discover load the translator and the hash.
         from readyset_proxysql_scheduler.discovery import in_list_siblings
         from readyset_proxysql_scheduler.translate import DigestSettings
@@ -341,7 +348,7 @@ class Pass:
         for row in rows:
             if len(accepted) >= slots:
                 break
-            refused = known.get(row.digest)
+            refused = known.get(refusal_key(row.digest, row.schemaname))
             if refused is not None and refused.profile == self.profile_key:
                 continue  # asked already, of these same releases
             self.check_time(f"asking Readyset about {row.digest}")
@@ -354,28 +361,32 @@ class Pass:
             # Recorded before any cache exists, in one write: a run killed in between leaves
             # caches the next pass adopts or drops, never unknown ones.
             for row, query in accepted:
-                self.state.queries[row.digest] = query
+                self.state.queries[cache_name(row.digest, row.schemaname)] = query
             self.state_changed = True
             self.save_state()
         chosen = [
-            row for row, query in accepted if self.create_everywhere(online, row.digest, query)
+            row
+            for row, query in accepted
+            if self.create_everywhere(online, cache_name(row.digest, row.schemaname), query)
         ]
         if not chosen:
             return []
-        taken = {r.digest for r in all_rules if r.digest} | {row.digest for row in chosen}
+        taken = {(r.digest, r.schemaname or "") for r in all_rules if r.digest}
+        taken |= {(row.digest, row.schemaname) for row in chosen}
         new: list[tuple[DigestRow, Optional[tuple[str, str]]]] = []
         for row in chosen:
             new.append((row, None))
-            for found in in_list_siblings(row, settings, taken):
+            here = {d for d, schema in taken if schema in ("", row.schemaname)}
+            for found in in_list_siblings(row, settings, here):
                 new.append((row, found))
-                taken.add(found[0])
+                taken.add((found[0], row.schemaname))
         placement = rules.place(all_rules, len(new))
         if placement.warning:
             self.log.warning(placement.warning)
         self.mark_rules_dirty(True)
         for rule_id, (row, sibling) in zip(placement.ids, new):
             self.actions.add_rule(rule_id, c, row, self.now, sibling)
-        return [row.digest for row in chosen]
+        return [(row.digest, row.schemaname) for row in chosen]
 
     def supported_query(
         self, row: DigestRow, settings: DigestSettings, host: Live, found: list[Profile]
@@ -408,7 +419,7 @@ class Pass:
         if not supported(verdict):
             self.remember_unsupported(row, f"Readyset says {verdict!r}")
             return None
-        return Remembered(schema=row.schemaname, text=outcome.query, at=self.now)
+        return Remembered(schema=row.schemaname, text=outcome.query, at=self.now, digest=row.digest)
 
     def remember_unsupported(self, row: DigestRow, reason: str) -> None:
         self.log.note(
@@ -416,22 +427,22 @@ class Pass:
             f" {row.digest_text[:200]}"
         )
         if not self.dry_run:
-            self.state.unsupported[row.digest] = Remembered(
+            self.state.unsupported[refusal_key(row.digest, row.schemaname)] = Remembered(
                 row.schemaname, reason, self.now, self.profile_key
             )
             self.state_changed = True
 
-    def create_everywhere(self, online: list[Live], digest: str, query: Remembered) -> bool:
+    def create_everywhere(self, online: list[Live], name: str, query: Remembered) -> bool:
         """Create the cache on every online host; a rule may follow only if all succeeded."""
         ok = True
         for live in online:
             try:
-                self.actions.create_cache(live, digest, query)
+                self.actions.create_cache(live, name, query)
             except ReadysetError as e:
                 ok = False
                 self.summary.problems.append(str(e))
                 self.log.warning(
-                    f"cache {cache_name(digest)} not created on {live.host.endpoint}: {e};"
+                    f"cache {name} not created on {live.host.endpoint}: {e};"
                     " no rule for it this pass"
                 )
         return ok

@@ -1,9 +1,9 @@
 """What the scheduler remembers between passes, in one small JSON file (`state_file`).
 
-- `unsupported`: digests Readyset refused or that cannot be turned into a query, with the
-  reason, so they are not asked again every pass. Delete the file to ask again.
-- `queries`: the query text and schema behind each cache the scheduler created, so a Readyset
-  host that was down when a cache was made gets it later.
+- `unsupported`: by `<digest>/<schema>`, digests Readyset refused or that cannot be turned into
+  a query, with the reason, so they are not asked again every pass. Delete the file to ask again.
+- `queries`: by cache name, the digest, query text and schema behind each cache the scheduler
+  created, so a Readyset host that was down when a cache was made gets it later.
 - `offline_soft`: hosts the scheduler itself set OFFLINE_SOFT (maintenance mode); any other
   OFFLINE_SOFT host was set by a person and is left alone.
 - `deactivated`: rules the scheduler switched off while no Readyset host was online; only
@@ -33,6 +33,7 @@ class Remembered:
     text: str
     at: float = 0.0
     profile: str = ""  # refusals only: the profile key(s) that refused it
+    digest: str = ""  # queries only: the digest the cache serves
 
 
 @dataclass
@@ -73,7 +74,24 @@ def _remembered(data: Any) -> dict[str, Remembered]:
                     text=str(value.get("text", "")),
                     at=float(value.get("at", 0) or 0),
                     profile=str(value.get("profile", "")),
+                    digest=str(value.get("digest", "")),
                 )
+    return out
+
+
+def refusal_key(digest: str, schema: str) -> str:
+    return f"{digest}/{schema}"
+
+
+def _queries(data: Any) -> dict[str, Remembered]:
+    """Caches by name; a file written before caches were per schema keys them by digest."""
+    out = {}
+    for key, value in _remembered(data).items():
+        if key.startswith("d_"):
+            out[key] = value
+        else:  # the older layout: the cache is d_<digest>
+            value.digest = key
+            out["d_" + key] = value
     return out
 
 
@@ -104,8 +122,8 @@ def load(path: str) -> tuple[State, str]:
         return State(), f"state file {path} has no JSON object, starting afresh"
     return (
         State(
-            unsupported=_remembered(data.get("unsupported")),
-            queries=_remembered(data.get("queries")),
+            unsupported={k: v for k, v in _remembered(data.get("unsupported")).items() if "/" in k},
+            queries=_queries(data.get("queries")),
             offline_soft={str(x) for x in data.get("offline_soft", []) if isinstance(x, str)},
             deactivated={int(x) for x in data.get("deactivated", []) if isinstance(x, int)},
             rules_dirty=bool(data.get("rules_dirty", False)),

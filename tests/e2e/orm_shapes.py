@@ -251,17 +251,14 @@ SHAPES: list[Shape] = [
     ),
     Shape(
         "SQLAlchemy select(Product).where(Product.price < x)",
-        "SELECT products.id, products.name, products.price FROM products"
-        " WHERE products.price < 20",
-        "SELECT products.id, products.name, products.price FROM products"
-        " WHERE products.price < 30",
+        "SELECT products.id, products.name, products.price FROM products WHERE products.price < 20",
+        "SELECT products.id, products.name, products.price FROM products WHERE products.price < 30",
     ),
     Shape(
         "SQLAlchemy .where(category == …).limit(5)",
         "SELECT products.id, products.name FROM products WHERE products.category = 'kitchen'"
         " LIMIT 5",
-        "SELECT products.id, products.name FROM products WHERE products.category = 'books'"
-        " LIMIT 5",
+        "SELECT products.id, products.name FROM products WHERE products.category = 'books' LIMIT 5",
         ORDERLESS_LIMIT,
     ),
     Shape(

@@ -24,7 +24,7 @@ def converged(sb: Sandbox, expected_rules: int) -> None:
     rules = admin_rows(sb, RULES)
     assert len(rules) == expected_rules
     assert len({r[2] for r in rules}) == len(rules), "duplicate rule"
-    names = {f"d_{r[2]}" for r in rules}
+    names = {f"d_{r[2]}_shop" for r in rules}
     for rs in sb.readyset:
         assert {c.name for c in rs.caches()} == names
 
@@ -167,7 +167,7 @@ def test_deleted_rule_leaves_no_orphan_cache(sandbox: Sandbox, config) -> None:
     with sandbox.admin() as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM mysql_query_rules")
         # A person's rule now covers the digest: the scheduler must not re-add its own.
-        digest = sandbox.readyset[0].caches()[0].name[2:]
+        digest = sandbox.readyset[0].caches()[0].name.split("_")[1]
         cur.execute(
             "INSERT INTO mysql_query_rules (rule_id, active, digest, destination_hostgroup, apply)"
             f" VALUES (500, 1, '{digest}', 1, 1)"

@@ -46,7 +46,7 @@ def test_warmup_zero_routes_hot_supported_queries_to_readyset(sandbox: Sandbox, 
         assert (r[1], r[2], r[3], r[6], r[7]) == ("1", "app", "shop", None, "1")
         assert r[8].startswith("Added by readyset scheduler at: ")
     caches = {c.name for rs in sandbox.readyset for c in rs.caches()}
-    assert caches == {f"d_{d}" for d in hot_digests}
+    assert caches == {f"d_{d}_shop" for d in hot_digests}
 
     # The next execution, with other literals, is served by Readyset.
     before = sandbox.readyset[0].hits

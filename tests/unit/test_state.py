@@ -1,0 +1,61 @@
+"""The state file: round trip, the older layout, cache names per (digest, schema)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from readyset_proxysql_scheduler import state
+from readyset_proxysql_scheduler.actions import cache_name
+from readyset_proxysql_scheduler.state import HostFacts, Remembered, State
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.json")
+    s = State()
+    s.unsupported[state.refusal_key("0xA", "shop")] = Remembered(
+        "shop", "why", 1.5, "stable-250123/deep/no-topk"
+    )
+    s.queries["d_0xB_shop"] = Remembered("shop", "SELECT 1 FROM t", 2.0, digest="0xB")
+    s.hosts["h:3307"] = HostFacts("2026-01-01 00:00:00 UTC", "stable-260423", "shallow")
+    s.offline_soft.add("h:3307")
+    s.deactivated.add(7)
+    state.save(path, s)
+    loaded, warning = state.load(path)
+    assert warning == ""
+    assert loaded == s
+
+
+def test_older_layout_keys_caches_by_digest(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "unsupported": {"0xA": {"schema": "shop", "text": "old reason", "at": 1}},
+                "queries": {"0xB": {"schema": "shop", "text": "SELECT a FROM t", "at": 2}},
+            }
+        )
+    )
+    loaded, _ = state.load(str(path))
+    # the cache it made is still d_<digest>, and it still knows which digest that serves
+    assert loaded.queries == {"d_0xB": Remembered("shop", "SELECT a FROM t", 2.0, digest="0xB")}
+    # refusals from before release profiles are asked again
+    assert loaded.unsupported == {}
+
+
+def test_host_facts_with_a_bad_mode_keep_the_release(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"hosts": {"h:1": {"release": "x", "probed_mode": "weird"}}}))
+    loaded, _ = state.load(str(path))
+    assert loaded.hosts == {"h:1": HostFacts("", "x", None)}
+
+
+def test_cache_names() -> None:
+    assert cache_name("0x1A", "shop") == "d_0x1A_shop"
+    assert cache_name("0x1A", "shop_eu_2") == "d_0x1A_shop_eu_2"
+    odd = cache_name("0x1A", "my-shop")
+    assert odd.startswith("d_0x1A_h") and len(odd) == len("d_0x1A_h") + 10
+    assert odd != cache_name("0x1A", "my.shop")
+    assert cache_name("0x1A", "a" * 41).startswith("d_0x1A_h")
+    assert cache_name("0x1A", "").startswith("d_0x1A_h")
