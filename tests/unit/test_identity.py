@@ -26,8 +26,8 @@ DJANGO = (
         # stable-260331+: tables qualified with the schema, parentheses everywhere
         (
             DJANGO,
-            "SELECT `shop`.`orders`.`id` FROM `shop`.`orders` WHERE ((`shop`.`orders`.`customer_id` ="
-            " $1) AND (`shop`.`orders`.`total` > 100))",
+            "SELECT `shop`.`orders`.`id` FROM `shop`.`orders`"
+            " WHERE ((`shop`.`orders`.`customer_id` = $1) AND (`shop`.`orders`.`total` > 100))",
             (None, "100", None),
         ),
         # Top K (stable-260730+): an order-less LIMIT kept
@@ -135,7 +135,10 @@ def _routes(pattern: str, statement: str) -> bool:
 
 def test_route_pattern_sends_only_cached_variants() -> None:
     pattern = route_pattern(DJANGO, [(None, "100", None), (None, "50", None)])
-    base = "SELECT `orders`.`id` FROM `orders` WHERE (`orders`.`customer_id` = {} AND `orders`.`total` > {}) LIMIT {}"
+    base = (
+        "SELECT `orders`.`id` FROM `orders`"
+        " WHERE (`orders`.`customer_id` = {} AND `orders`.`total` > {}) LIMIT {}"
+    )
     assert _routes(pattern, base.format(56, 100, 21))
     assert _routes(pattern, base.format("'7'", 50, 1))
     assert _routes(pattern, "  " + base.format(1, 50, 21) + " /*controller='x'*/;")
