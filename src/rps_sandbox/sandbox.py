@@ -29,6 +29,13 @@ READYSET_HOSTGROUP = 99
 class Sandbox:
     readysets: int = 1
     era: str = "C"
+    # Readyset release profile for every host (see rps_sandbox.readyset.Readyset); host_options[i]
+    # overrides keyword arguments of host i, e.g. [{"release": "stable-250123"}, {}] for a
+    # hostgroup of mixed releases.
+    release: Optional[str] = None
+    cache_mode: Optional[str] = None
+    topk: Optional[bool] = None
+    host_options: Optional[list[dict[str, Any]]] = None
     mariadb: Optional[MariaDB] = None
     workdir: Optional[Path] = None
     admin_port: int = 0
@@ -51,14 +58,22 @@ class Sandbox:
         db = self.mariadb
         for i in range(self.readysets):
             port = self.readyset_ports[i] if i < len(self.readyset_ports) else 0
+            options: dict[str, Any] = {
+                "era": self.era,
+                "release": self.release,
+                "cache_mode": self.cache_mode,
+                "topk": self.topk,
+                "port": port,
+            }
+            if self.host_options is not None and i < len(self.host_options):
+                options.update(self.host_options[i])
             rs = Readyset(
                 db.host,
                 db.port,
                 db.app_user,
                 db.app_password,
-                era=self.era,
-                port=port,
                 server_thread=self._thread,
+                **options,
             )
             self.readyset.append(rs.start())
         self.proxysql = ProxySQL(

@@ -8,12 +8,18 @@ Each era imitates one representative release tag:
 * D = stable-260226 (``properties`` column, EXPLAIN ``no: <reason>``; still deep by default,
   before the ``Replication Status`` row of stable-260331)
 * E = stable-260528 (snake_case columns, CREATE CACHE returns a row, ``Replication Status``).
-  Real stable-260331+ defaults to ``--cache-mode shallow``; the emulator's era E behaves as if
-  started with ``--cache-mode deep`` so that EXPLAIN keeps answering ``no: <reason>``.
+  Real stable-260331+ defaults to ``--cache-mode shallow``; an emulator built with ``era="E"``
+  (no ``release``) behaves as if started with ``--cache-mode deep`` so that EXPLAIN keeps
+  answering ``no: <reason>``.
+
+Any other release tag gets its surface from :func:`era_for_release`: the era of its date range,
+with each visible change switched on at the tag that introduced it (reference readyset.md §0-§6).
+The four representative tags above give exactly the four eras.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -130,3 +136,67 @@ _E = replace(
     explain_caches_column="query",
 )
 ERAS: dict[str, Era] = {era.name: era for era in (_B, _C, _D, _E)}
+
+HEAD = "unknown-release-version"
+HEAD_DATE = 999999  # a build without a release tag: the newest behaviour
+
+
+def release_date(release: str) -> int:
+    """``stable-YYMMDD`` → YYMMDD; ``beta-YYYY-MM-DD`` → YYMMDD; HEAD → :data:`HEAD_DATE`."""
+    if release == HEAD:
+        return HEAD_DATE
+    m = re.fullmatch(r"stable-(\d{6})", release)
+    if m:
+        return int(m.group(1))
+    m = re.fullmatch(r"beta-20(\d\d)-(\d\d)-(\d\d)", release)
+    if m:
+        return int("".join(m.groups()))
+    raise ValueError(f"unknown Readyset release {release!r}; use stable-YYMMDD or {HEAD!r}")
+
+
+def era_for_release(release: str) -> Era:
+    """The client-visible surface of one release: its era's table, switched per tag."""
+    d = release_date(release)
+    if d < 230928:
+        raise ValueError(f"{release}: the emulator imitates releases from beta-2023-09-28 on")
+    base = _B if d < 250227 else _C if d < 251204 else _D if d < 260528 else _E
+    snake = d >= 260528
+    return replace(
+        base,
+        release=release,
+        product="Readyset" if d >= 250925 else "ReadySet",
+        status_row="Status" if d >= 250227 else "Snapshot Status",
+        status_online="Online" if d >= 250227 else "Completed",
+        status_snapshot="Snapshot In Progress" if d >= 250227 else "In Progress",
+        status_maintenance="Maintenance Mode" if d >= 250227 else None,
+        replication_status_row=d >= 260331,
+        enabled_features_row=d >= 250925,
+        show_caches_columns=_SNAKE_CACHES
+        if snake
+        else _PROPS_CACHES
+        if d >= 251204
+        else _CLASSIC_CACHES,
+        properties_column=d >= 251204,
+        show_caches_bare_id=d >= 260226,
+        explain_columns=_SNAKE_EXPLAIN if snake else _CLASSIC_EXPLAIN,
+        explain_reasons=d >= 260122,
+        proxied_columns=_SNAKE_PROXIED if snake else _CLASSIC_PROXIED,
+        proxied_reasons=d >= 250227,
+        create_result_columns=("query_id", "name", "query", "cache_type") if snake else None,
+        recreate_on_collision=d >= 250627,
+        cache_type_keywords=d >= 250925,
+        shallow_needs_policy=250925 <= d < 251204,
+        version_columns=("Readyset" if d >= 250925 else "ReadySet", "Version Information"),
+        connections_columns=("client_addr", "username") if d >= 260331 else ("remote_addr",),
+        last_statement_columns=(
+            "Query_destination",
+            "Readyset_reason"
+            if d >= 260730
+            else "Readyset_error"
+            if d >= 250925
+            else "ReadySet_error",
+        ),
+        explain_caches_column="query" if snake else "query text",
+        table_online_word="Online" if d >= 250925 else "Snapshotted",
+        drop_typed_caches=d >= 251204,
+    )

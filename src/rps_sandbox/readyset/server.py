@@ -1,21 +1,32 @@
 """The Readyset emulator: a MySQL-protocol server that answers Readyset's SQL extensions and
 forwards everything else to the upstream MariaDB.
 
-Per-era differences live in :mod:`.eras`; what can be cached and how queries are matched to
-caches lives in :mod:`.sql`. Behaviour notes (deliberate approximations):
+Per-release differences: the surface (columns, words, grammar) lives in :mod:`.eras`; which
+cache a statement matches, per release and start-up flags, in :mod:`.profile` and
+:mod:`.matching`; release-independent refusals in :mod:`.sql`. Behaviour notes (deliberate
+approximations):
 
 * A cache hit is *executed on the upstream* (so it returns exactly MariaDB's rows) and counted in
-  ``hits`` and in the cache's ``count``; while ``upstream_unreachable`` is set, a hit is answered
-  from the last result remembered for that exact text, if any (a cache keeps serving when the
-  upstream is down), else it fails like a forwarded query.
+  ``hits``, in the cache's ``count`` (SHOW CACHES shows it where the release counts) and in
+  ``executions``; while ``upstream_unreachable`` is set, a hit is answered from the last result
+  remembered for that exact text, if any (a cache keeps serving when the upstream is down), else
+  it fails like a forwarded query.
+* Shallow caches keep one entry per key (the parameter values) for the cache's TTL: the first
+  run of a key fills it (``readyset_then_upstream``, ``Execution.fill``), later runs are
+  ``readyset_shallow``. Both are served by the cache.
 * While a snapshot is in progress nothing is served from caches (everything is proxied).
   Maintenance mode only changes the status row.
-* Reads inside an explicit transaction (BEGIN / START TRANSACTION … COMMIT / ROLLBACK) are only
-  served from caches created with ALWAYS.
-* Statements that look like extensions but don't match the era's grammar are forwarded upstream,
-  where MariaDB answers with its own 1064 syntax error — as real Readyset does.
+* Reads inside a transaction (BEGIN / START TRANSACTION … COMMIT / ROLLBACK, or autocommit off)
+  are served only from caches created with ALWAYS, or (stable-260528+ shallow) UNTIL WRITE until
+  the transaction writes [cases 57-59].
+* A statement whose deep form differs from a cache's only by table aliases is proxied until the
+  views synchronizer has polled (``views_poll_seconds`` after it was first seen), then served
+  [case 52].
+* Statements that look like extensions but don't match the release's grammar are forwarded
+  upstream, where MariaDB answers with its own 1064 syntax error — as real Readyset does.
 * ``proxied`` counts every statement forwarded upstream that was not a cache hit (USE, SET, DML
-  included); ``SHOW PROXIED QUERIES`` lists only SELECTs.
+  included); ``SHOW PROXIED QUERIES`` lists only SELECTs, each under Readyset's rewritten text and
+  a deterministic id (same release, kind, database and text → same id on every host).
 """
 
 from __future__ import annotations
@@ -27,14 +38,17 @@ import socket
 import threading
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import pymysql
 from mysql_mimic.errors import MysqlError
 
+from rps_sandbox.readyset import matching
 from rps_sandbox.readyset import sql as rsql
-from rps_sandbox.readyset.eras import ERAS, Era
+from rps_sandbox.readyset.eras import ERAS, Era, era_for_release
+from rps_sandbox.readyset.matching import TableMeta
+from rps_sandbox.readyset.profile import Profile
 from rps_sandbox.wire import (
     Listener,
     Ok,
@@ -54,6 +68,19 @@ LONGLONG = 8  # MYSQL_TYPE_LONGLONG
 _OPT_SEMI = re.compile(r"[\s;]+$")
 
 
+@dataclass(frozen=True)
+class Execution:
+    """One statement the emulator answered by forwarding it or serving it from a cache."""
+
+    sql: str
+    schema: Optional[str]
+    destination: str  # "cache" or "upstream"
+    cache: Optional[str]  # the serving cache's name
+    query_id: Optional[str]  # the id Readyset files the statement under
+    at: float  # time.time()
+    fill: bool = False  # shallow: this run (re)filled the entry from upstream
+
+
 @dataclass
 class CacheInfo:
     name: str
@@ -64,8 +91,12 @@ class CacheInfo:
     always: bool = False
     cache_type: str = "deep"
     ttl_seconds: Optional[int] = None
-    key: str = ""
+    key: str = ""  # identity: "<form kind>\0<database>\0<rewritten text>"
     source_sql: str = ""
+    until_write: bool = False
+    server_key: str = ""  # the server's form (aliases removed) [case 52]
+    template: Optional[str] = None  # WITH (AUTOPARAM OFF): regex over the literal deep form
+    entries: dict[object, float] = field(default_factory=dict)  # shallow key → expiry
 
 
 @dataclass
@@ -73,13 +104,23 @@ class _Known:
     """One entry of the query status cache (EXPLAINed or proxied SELECTs)."""
 
     query_id: str
+    kind: str  # "deep" | "shallow": which rewrite `display` is
     schema: Optional[str]
     sql: str
     display: str
     key: str
-    count: int = 0
     first_seen: float = 0.0
     decided: bool = False
+    status: Optional[str] = None  # shallow: remembered `yes` / `unsupported: …`
+
+
+@dataclass
+class _Match:
+    cache: Optional[CacheInfo] = None
+    query_id: Optional[str] = None  # the id of the statement's recorded form
+    record: Optional[tuple[str, str]] = None  # (kind, text) to record when proxied
+    pending: Optional[tuple[str, str]] = None  # TopK form left pending on a fallback hit
+    entry: object = None  # shallow entry key
 
 
 def _ts(t: Optional[float]) -> str:
@@ -97,8 +138,27 @@ def _name(text: str) -> str:
     return ".".join(split_ident(p) for p in re.findall(_IDENT, text))
 
 
+def _key(kind: str, schema: Optional[str], text: str) -> str:
+    return f"{kind}\x00{schema or ''}\x00{text}"
+
+
+_LITERAL_RE = r"(?:-?[0-9][0-9.eE+-]*|'(?:[^'\\]|\\.|'')*'|TRUE|FALSE|NULL)"
+
+
+def _template(text: str) -> str:
+    """A deep form with `$n` → a regex matching the same form with literals there [case 60]."""
+    parts = re.split(r"\$\d+", text)
+    return _LITERAL_RE.join(re.escape(p) for p in parts)
+
+
 class Readyset:
-    """An emulated Readyset adapter in front of a real MySQL/MariaDB upstream."""
+    """An emulated Readyset adapter in front of a real MySQL/MariaDB upstream.
+
+    ``release`` (a tag such as ``stable-250123``, or ``unknown-release-version`` for HEAD) picks
+    the surface and the matching rules; without it ``era`` picks a representative release, deep
+    mode. ``cache_mode`` None is the release's default (deep before stable-260331, then shallow);
+    ``topk`` None is off.
+    """
 
     def __init__(
         self,
@@ -111,10 +171,29 @@ class Readyset:
         port: int = 0,
         server_thread: Optional[ServerThread] = None,
         snapshot_seconds: float = 0,
+        release: Optional[str] = None,
+        cache_mode: Optional[str] = None,
+        topk: Optional[bool] = None,
+        mixed_comparisons: bool = False,
+        query_log_verbose: bool = False,
     ) -> None:
-        if era not in ERAS:
-            raise ValueError(f"unknown era {era!r}; choose one of {sorted(ERAS)}")
-        self.era: Era = ERAS[era]
+        if release is None:
+            if era not in ERAS:
+                raise ValueError(f"unknown era {era!r}; choose one of {sorted(ERAS)}")
+            self.era: Era = ERAS[era]
+            default_mode: Optional[str] = "deep"
+        else:
+            self.era = era_for_release(release)
+            default_mode = None
+        self.profile = Profile.make(
+            self.era.release,
+            cache_mode,
+            topk,
+            mixed_comparisons,
+            query_log_verbose,
+            default_mode=default_mode,
+        )
+        self.release = self.era.release
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
         self.upstream_user = upstream_user
@@ -133,15 +212,21 @@ class Readyset:
         self.fail_create_cache: Optional[str] = None
         self.fail_explain: Optional[str] = None
         self.migration_interval = 0.0  # proxied queries stay `pending` this long
+        self.views_poll_seconds = 5.0  # the views synchronizer's poll [case 52]
         # inspection
         self.hits = 0
         self.proxied = 0
         self.statements: deque[str] = deque(maxlen=10000)
+        self.executions: deque[Execution] = deque(maxlen=100000)
         # state
         self._lock = threading.RLock()
         self._caches: OrderedDict[str, CacheInfo] = OrderedDict()  # by name
+        self._index: dict[str, CacheInfo] = {}  # by identity key
+        self._server_index: dict[str, CacheInfo] = {}  # by the server's form
         self._known: OrderedDict[str, _Known] = OrderedDict()  # query status cache, by id
         self._proxied: OrderedDict[str, _Known] = OrderedDict()  # SHOW PROXIED QUERIES
+        self._upstream_counts: dict[str, int] = {}  # per query id, proxied or filled
+        self._cached_counts: dict[str, int] = {}  # per query id, served by a cache
         self._memo: dict[tuple[str, str], Rows] = {}
         self._migrations: dict[int, str] = {}
         self._next_migration = 4294967297
@@ -152,7 +237,8 @@ class Readyset:
         self._snapshot_end_wall: Optional[float] = None
         self._prev_completed: Optional[float] = None
         self._initial_snapshot = float(snapshot_seconds)
-        self._tables_cache: dict[str, tuple[float, frozenset]] = {}
+        self._tables_cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._meta_cache: dict[str, tuple[float, dict[str, TableMeta]]] = {}
         self._meta: Optional[Upstream] = None
         self._meta_lock = threading.Lock()
         self.server_version = "8.0.26-readyset"
@@ -258,14 +344,32 @@ class Readyset:
             self.hits = 0
             self.proxied = 0
             self.statements.clear()
+            self.executions.clear()
 
     # ------------------------------------------------------------------ inspection
     def caches(self) -> list[CacheInfo]:
         with self._lock:
             return [
-                CacheInfo(**{k: getattr(c, k) for k in c.__dataclass_fields__})
+                CacheInfo(
+                    **{
+                        k: dict(v) if isinstance(v, dict) else v
+                        for k in c.__dataclass_fields__
+                        for v in (getattr(c, k),)
+                    }
+                )
                 for c in self._caches.values()
             ]
+
+    def destination_of(self, sql: str) -> Optional[str]:
+        """ "cache" or "upstream" for the latest execution of exactly `sql`; None if never run."""
+        with self._lock:
+            for e in reversed(self.executions):
+                if e.sql == sql:
+                    return e.destination
+        return None
+
+    def served_from_cache(self, sql: str) -> bool:
+        return self.destination_of(sql) == "cache"
 
     def snapshotting(self) -> bool:
         return time.monotonic() < self._snapshot_until
@@ -281,35 +385,90 @@ class Readyset:
         return self._snapshot_end_wall
 
     # ------------------------------------------------------------------ upstream metadata
-    def _tables_of(self, schema: str) -> Optional[frozenset]:
+    def _meta_rows(self, sql: str) -> Optional[list[list[str]]]:
+        if self.upstream_unreachable or self._meta is None:
+            return None
+        try:
+            with self._meta_lock:
+                res = self._meta.run(sql)
+        except SqlError:
+            return None
+        return [
+            [(x.decode() if isinstance(x, bytes) else str(x)) for x in r]
+            for r in getattr(res, "rows", [])
+        ]
+
+    def _tables_of(self, schema: str) -> Optional[frozenset[str]]:
         """Tables of `schema` upstream (cached for a few seconds; stale copy if unreachable)."""
         now = time.monotonic()
         cached = self._tables_cache.get(schema)
         if cached is not None and (now - cached[0] < 3.0 or self.upstream_unreachable):
             return cached[1]
-        if self.upstream_unreachable or self._meta is None:
-            return cached[1] if cached else frozenset()
         esc = pymysql.converters.escape_string(schema)
-        try:
-            with self._meta_lock:
-                res = self._meta.run(
-                    "SELECT table_name FROM information_schema.tables "  # noqa: S608
-                    f"WHERE table_schema = '{esc}'"
-                )
-        except SqlError:
-            return cached[1] if cached else frozenset()
-        names = frozenset(
-            (r[0].decode() if isinstance(r[0], bytes) else str(r[0]))
-            for r in getattr(res, "rows", [])
+        rows = self._meta_rows(
+            "SELECT table_name FROM information_schema.tables "  # noqa: S608
+            f"WHERE table_schema = '{esc}'"
         )
+        if rows is None:
+            return cached[1] if cached else frozenset()
+        names = frozenset(r[0] for r in rows)
         self._tables_cache[schema] = (now, names)
         return names
 
-    def _verdict(self, sql: str, schema: Optional[str], shallow: bool = False) -> rsql.Verdict:
-        v = rsql.check(sql, schema, self._tables_of, self.era.product)
-        if shallow and v.kind == "unsupported" and not _shallow_refuses(v.reason):
-            return rsql.YES
-        return v
+    def _table_meta(self, schema: str, table: str) -> Optional[TableMeta]:
+        """Columns and NOT NULL unique keys of one table (for the stable-260331+ rewrites)."""
+        now = time.monotonic()
+        cached = self._meta_cache.get(schema)
+        if cached is None or (now - cached[0] >= 3.0 and not self.upstream_unreachable):
+            esc = pymysql.converters.escape_string(schema)
+            cols = self._meta_rows(
+                "SELECT table_name, column_name FROM information_schema.columns "  # noqa: S608
+                f"WHERE table_schema = '{esc}' ORDER BY table_name, ordinal_position"
+            )
+            keys = self._meta_rows(
+                "SELECT s.table_name, s.index_name, s.column_name, c.is_nullable "  # noqa: S608
+                "FROM information_schema.statistics s JOIN information_schema.columns c "
+                "ON c.table_schema = s.table_schema AND c.table_name = s.table_name "
+                "AND c.column_name = s.column_name "
+                f"WHERE s.table_schema = '{esc}' AND s.non_unique = 0"
+            )
+            if cols is None or keys is None:
+                return cached[1].get(table.lower()) if cached else None
+            columns: dict[str, list[str]] = {}
+            for t, c in cols:
+                columns.setdefault(t.lower(), []).append(c)
+            indexes: dict[tuple[str, str], set[str]] = {}
+            nullable: set[tuple[str, str]] = set()
+            for t, index, c, null in keys:
+                indexes.setdefault((t.lower(), index), set()).add(c.lower())
+                if null.upper() == "YES":
+                    nullable.add((t.lower(), index))
+            metas = {
+                t: TableMeta(
+                    tuple(cs),
+                    tuple(
+                        frozenset(ks)
+                        for (kt, ki), ks in indexes.items()
+                        if kt == t and (kt, ki) not in nullable
+                    ),
+                )
+                for t, cs in columns.items()
+            }
+            cached = (now, metas)
+            self._meta_cache[schema] = cached
+        return cached[1].get(table.lower())
+
+    def _deep(self, sql: str, schema: Optional[str], autoparam: bool = True) -> matching.Deep:
+        meta = self._table_meta if self.profile.schema_aware_deep else None
+        return matching.deep(sql, schema, self.profile, meta, autoparam)
+
+    def _deep_verdict(self, d: matching.Deep, schema: Optional[str]) -> rsql.Verdict:
+        if d.verdict.kind == "error":
+            return d.verdict
+        tv = rsql.table_verdict(d.tables, schema, self._tables_of, self.era.product)
+        if tv.kind != "yes" and d.verdict.ok:
+            return tv
+        return d.verdict if not d.verdict.ok else tv
 
     def _upstream_reachable(self) -> bool:
         if self.upstream_unreachable:
@@ -321,30 +480,86 @@ class Readyset:
             return False
 
     # ------------------------------------------------------------------ registry helpers
-    def _cache_by_key(self, key: str) -> Optional[CacheInfo]:
-        for c in self._caches.values():
-            if c.key == key:
-                return c
-        return None
+    def _id(self, kind: str, schema: Optional[str], text: str) -> str:
+        return rsql.query_id(self.release, kind, schema, text)
 
-    def _remember(self, sql: str, schema: Optional[str], decided: bool) -> _Known:
-        a = rsql.analyse(sql)
-        key = f"{schema or ''}\x00{a.key}"
-        qid = rsql.query_id_for_key(key)
+    def _reindex(self) -> None:
+        self._index = {c.key: c for c in reversed(self._caches.values())}
+        self._server_index = {c.server_key: c for c in self._caches.values() if c.server_key}
+
+    def _remember(
+        self, kind: str, text: str, sql: str, schema: Optional[str], decided: bool
+    ) -> _Known:
+        key = _key(kind, schema, text)
+        qid = self._id(kind, schema, text)
         with self._lock:
             k = self._known.get(qid)
             if k is None:
-                k = _Known(qid, schema, sql, a.display, key, 0, time.monotonic(), decided)
+                k = _Known(qid, kind, schema, sql, text, key, time.monotonic(), decided)
                 self._known[qid] = k
                 while len(self._known) > 20000:
                     self._known.popitem(last=False)
             if decided:
                 k.decided = True
-            if self._cache_by_key(key) is None:
+            if key not in self._index:
                 self._proxied[qid] = k
                 while len(self._proxied) > 10000:
                     self._proxied.popitem(last=False)
         return k
+
+    def _uses_shallow_forms(self) -> bool:
+        p = self.profile
+        return p.shallow_fully_parameterised and (
+            p.shallow or any(c.key.startswith("shallow\x00") for c in self._caches.values())
+        )
+
+    def _match(self, sql: str, schema: Optional[str]) -> _Match:
+        """Which cache serves `sql` run in `schema`, and what Readyset records for it."""
+        p = self.profile
+        m = _Match()
+        if self._uses_shallow_forms():
+            sh = matching.shallow(sql, schema, p)
+            if sh.text:
+                key = _key("shallow", schema, sh.text)
+                if p.shallow:
+                    m.record = ("shallow", sh.text)
+                    m.query_id = self._id("shallow", schema, sh.text)
+                cache = self._index.get(key)
+                if cache is not None:
+                    m.cache, m.entry = cache, sh.params
+                    m.query_id = cache.query_id
+                    return m
+        if p.shallow_only:
+            return m
+        d = self._deep(sql, schema)
+        if not d.forms:
+            return m
+        if m.record is None:
+            m.record = ("deep", d.forms[0].text)
+            m.query_id = self._id("deep", schema, d.forms[0].text)
+        for i, form in enumerate(d.forms):
+            cache = self._index.get(_key("deep", schema, form.text))
+            if cache is not None:
+                m.cache, m.entry = cache, sql.strip()
+                m.query_id = cache.query_id
+                if i > 0:
+                    m.pending = ("deep", d.forms[0].text)
+                return m
+        templated = [c for c in self._caches.values() if c.template and c.schema == schema]
+        if templated:
+            literal = self._deep(sql, schema, autoparam=False).forms[-1].text
+            for c in templated:
+                assert c.template is not None
+                if re.fullmatch(c.template, literal):
+                    m.cache, m.entry, m.query_id = c, sql.strip(), c.query_id
+                    return m
+        cache = self._server_index.get(_key("deep", schema, d.server_text))
+        if cache is not None:
+            # pending statements are matched through the server's rewrite once polled [52]
+            known = self._known.get(self._id("deep", schema, d.forms[0].text))
+            if known is not None and time.monotonic() - known.first_seen >= self.views_poll_seconds:
+                m.cache, m.entry, m.query_id = cache, sql.strip(), cache.query_id
+        return m
 
 
 async def _drain() -> None:
@@ -367,6 +582,8 @@ class ReadysetSession(RawSession):
         self.era = rs.era
         self.up: Optional[Upstream] = None
         self.in_txn = False
+        self.autocommit = True
+        self.txn_wrote = False
         self.last = ("upstream", "ok")
 
     async def init(self, connection: Any) -> None:
@@ -384,6 +601,8 @@ class ReadysetSession(RawSession):
     async def reset(self) -> None:
         """COM_CHANGE_USER: the new default database applies to a fresh upstream connection."""
         self.in_txn = False
+        self.autocommit = True
+        self.txn_wrote = False
         if self.up is not None:
             up, self.up = self.up, None
             up.close()
@@ -441,37 +660,52 @@ class ReadysetSession(RawSession):
                 raise SqlError(1105, f"Error during upstream query: {e.message}") from None
             raise
 
+    def _in_transaction(self) -> bool:
+        return self.in_txn or not self.autocommit
+
+    def _eligible(self, cache: CacheInfo) -> bool:
+        """May `cache` serve this session now (snapshot, transaction policy) [57-59]?"""
+        rs = self.rs
+        if rs.snapshotting():
+            return False
+        if not self._in_transaction() or cache.always:
+            return True
+        shallow_policies = rs.profile.date >= 260528 and cache.cache_type == "shallow"
+        return shallow_policies and cache.until_write and not self.txn_wrote
+
+    def _record(self, sql: str, destination: str, m: Optional[_Match], fill: bool) -> None:
+        rs = self.rs
+        cache = m.cache if (m is not None and destination == "cache") else None
+        rs.executions.append(
+            Execution(
+                sql=sql,
+                schema=self.database,
+                destination=destination,
+                cache=cache.name if cache is not None else None,
+                query_id=m.query_id if m is not None else None,
+                at=time.time(),
+                fill=fill,
+            )
+        )
+
     async def _forward(self, sql: str, stmt: str) -> Result:
         rs = self.rs
         head = stmt[:16].lstrip("( \t\r\n").lower()
-        cache: Optional[CacheInfo] = None
-        key: Optional[str] = None
+        m: Optional[_Match] = None
         if head.startswith(("select", "with")):
-            key = rsql.shape_key(stmt, self.database)
-            if key is not None and rs._caches:
-                with rs._lock:
-                    cache = rs._cache_by_key(key)
-                if cache is not None and (rs.snapshotting() or (self.in_txn and not cache.always)):
-                    cache = None
-        if cache is not None:
-            memo_key = (cache.query_id, sql)
-            if rs.upstream_unreachable and memo_key in rs._memo:
-                result: Result = rs._memo[memo_key]
-            else:
-                result = await self._run_upstream(sql)
-                if isinstance(result, Rows) and len(rs._memo) < 5000:
-                    rs._memo[memo_key] = result
-            with rs._lock:
-                rs.hits += 1
-                cache.hits += 1
-            self.last = ("readyset", "ok")
-            return result
+            m = await in_thread(rs._match, stmt, self.database)
+            if m.cache is not None and not self._eligible(m.cache):
+                m.cache = None
+        if m is not None and m.cache is not None:
+            return await self._serve(sql, stmt, m)
         with rs._lock:
             rs.proxied += 1
-        if key is not None:
-            k = rs._remember(stmt, self.database, decided=False)
+            self._record(sql, "upstream", m, False)
+        if m is not None and m.record is not None:
+            kind, text = m.record
+            k = rs._remember(kind, text, stmt, self.database, decided=False)
             with rs._lock:
-                k.count += 1
+                rs._upstream_counts[k.query_id] = rs._upstream_counts.get(k.query_id, 0) + 1
         elif head.startswith(("select", "with")):
             rs.parse_failures += 1
         low = stmt.lower()
@@ -479,8 +713,50 @@ class ReadysetSession(RawSession):
         result = await self._run_upstream(sql)
         if re.match(r"^(begin|start\s+transaction)\b", low):
             self.in_txn = True
+            self.txn_wrote = False
         elif re.match(r"^(commit|rollback)\b", low):
             self.in_txn = False
+            self.txn_wrote = False
+        elif re.match(r"^(insert|update|delete|replace)\b", low) and self._in_transaction():
+            self.txn_wrote = True
+        else:
+            ma = re.match(r"^set\s+(?:@@(?:session\.)?|session\s+)?autocommit\s*=\s*(\w+)$", low)
+            if ma:
+                self.autocommit = ma.group(1) in ("1", "on", "true")
+                if self.autocommit:
+                    self.txn_wrote = False
+        return result
+
+    async def _serve(self, sql: str, stmt: str, m: _Match) -> Result:
+        rs = self.rs
+        cache = m.cache
+        assert cache is not None
+        fill = False
+        if cache.cache_type == "shallow":
+            now = time.monotonic()
+            with rs._lock:
+                expiry = cache.entries.get(m.entry)
+                fill = expiry is None or expiry <= now
+                if fill:
+                    cache.entries[m.entry] = now + (cache.ttl_seconds or 10)
+            self.last = ("readyset_then_upstream" if fill else "readyset_shallow", "ok")
+        else:
+            self.last = ("readyset", "ok")
+        memo_key = (cache.query_id, sql)
+        if rs.upstream_unreachable and memo_key in rs._memo:
+            result: Result = rs._memo[memo_key]
+        else:
+            result = await self._run_upstream(sql)
+            if isinstance(result, Rows) and len(rs._memo) < 5000:
+                rs._memo[memo_key] = result
+        with rs._lock:
+            rs.hits += 1
+            cache.hits += 1
+            counts = rs._upstream_counts if fill else rs._cached_counts
+            counts[cache.query_id] = counts.get(cache.query_id, 0) + 1
+            self._record(sql, "cache", m, fill)
+        if m.pending is not None:
+            rs._remember(m.pending[0], m.pending[1], stmt, self.database, decided=False)
         return result
 
     async def _use(self, database: str) -> None:
@@ -520,7 +796,7 @@ class ReadysetSession(RawSession):
         rows.append(["Last completed snapshot", _ts(completed)])
         rows.append(["Last started replication", _ts(completed)])
         if era.enabled_features_row:
-            rows.append(["Enabled Features", "None"])
+            rows.append(["Enabled Features", rs.profile.enabled_features()])
         return Rows(["Variable_name", "Value"], rows)
 
     async def h_status_adapter(self, m: re.Match[str]) -> Result:
@@ -593,8 +869,8 @@ class ReadysetSession(RawSession):
     async def h_explain_last(self, m: re.Match[str]) -> Result:
         return Rows(list(self.era.last_statement_columns), [list(self.last)])
 
-    async def _resolve_inner(self, inner: str) -> tuple[str, Optional[str]]:
-        """The SELECT text and schema of `FROM <select | query id>`."""
+    async def _resolve_inner(self, inner: str) -> tuple[str, Optional[str], Optional[_Known]]:
+        """The SELECT text and schema of `FROM <select | query id>` (and the id's entry)."""
         inner = inner.strip()
         if re.fullmatch(r"`?[A-Za-z0-9_$]+`?", inner):
             qid = split_ident(inner)
@@ -604,11 +880,11 @@ class ReadysetSession(RawSession):
                 known = self.rs._known.get(qid)
                 cache = next((c for c in self.rs._caches.values() if c.query_id == qid), None)
             if known is not None:
-                return known.sql, known.schema
+                return known.sql, known.schema, known
             if cache is not None:
-                return cache.source_sql, cache.schema
+                return cache.source_sql, cache.schema, None
             raise SqlError(1105, f"No query known by id {qid}")
-        return inner, self.database
+        return inner, self.database, None
 
     def _failure_error(self, v: rsql.Verdict) -> SqlError:
         if v.kind == "unsupported":
@@ -619,26 +895,64 @@ class ReadysetSession(RawSession):
             )
         return SqlError(1105, v.reason)
 
+    def _kind(self, keyword: str, known: Optional[_Known]) -> str:
+        """ "deep" or "shallow": the keyword, else the id's kind, else the mode's default."""
+        if keyword:
+            kind = keyword.lower()
+        elif known is not None:
+            kind = known.kind
+        else:
+            kind = self.rs.profile.cache_mode
+        if kind == "deep" and self.rs.profile.shallow_only:
+            raise SqlError(1105, "Operation unsupported: shallow-only mode")
+        return kind
+
+    async def _probe(self, sh: matching.Shallow) -> Optional[str]:
+        """Can the upstream PREPARE the statement? None if so, else its error [56]."""
+        text = pymysql.converters.escape_string(sh.probe)
+        try:
+            await self._run_upstream(f"PREPARE rs_probe FROM '{text}'")
+        except SqlError as e:
+            return f"ERROR {e.code}: {e.message}"
+        await self._run_upstream("DEALLOCATE PREPARE rs_probe")
+        return None
+
+    async def _shallow_support(self, sh: matching.Shallow) -> Optional[str]:
+        if not sh.verdict.ok:
+            return sh.verdict.reason
+        return await self._probe(sh)
+
     async def h_explain(self, m: re.Match[str]) -> Optional[Result]:
-        rs, era = self.rs, self.era
-        kind = (m.group(1) or "").upper()
-        if kind and not era.cache_type_keywords:
+        rs, era, p = self.rs, self.era, self.rs.profile
+        keyword = (m.group(1) or "").upper()
+        if keyword and not era.cache_type_keywords:
             return None
         if rs.fail_explain:
             raise SqlError(1105, rs.fail_explain)
-        sql, schema = await self._resolve_inner(m.group(2))
-        v = await in_thread(rs._verdict, sql, schema, kind == "SHALLOW")
-        a = rsql.analyse(sql)
+        sql, schema, known = await self._resolve_inner(m.group(2))
+        kind = self._kind(keyword, known)
+        if kind == "shallow" and p.shallow_fully_parameterised:
+            sh = await in_thread(matching.shallow, sql, schema, p)
+            if not sh.text:
+                raise SqlError(1105, sh.verdict.reason)
+            k = rs._remember("shallow", sh.text, sql, schema, decided=True)
+            if k.key in rs._index:
+                value = "cached"
+            else:
+                failure = await self._shallow_support(sh)
+                value = "yes" if failure is None else f"no: {failure}"
+            self.last = ("readyset", "ok")
+            return Rows(list(era.explain_columns), [[k.query_id, k.display, value]])
+        d = await in_thread(rs._deep, sql, schema)
+        v = await in_thread(rs._deep_verdict, d, schema)
+        if kind == "shallow" and v.kind == "unsupported" and not _shallow_refuses(v.reason):
+            v = rsql.YES
         if v.kind == "error" and (
-            a.parse_error is not None
-            or v.reason == rsql.PLACEHOLDER_ERROR
-            or not era.explain_reasons
+            not d.forms or v.reason == rsql.PLACEHOLDER_ERROR or not era.explain_reasons
         ):
             raise SqlError(1105, v.reason)
-        k = rs._remember(sql, schema, decided=True)
-        with rs._lock:
-            cached = rs._cache_by_key(k.key) is not None
-        if cached:
+        k = rs._remember("deep", d.text, sql, schema, decided=True)
+        if k.key in rs._index:
             value = "cached"
         elif v.ok:
             value = "yes"
@@ -648,12 +962,13 @@ class ReadysetSession(RawSession):
         return Rows(list(era.explain_columns), [[k.query_id, k.display, value]])
 
     async def h_create(self, m: re.Match[str]) -> Optional[Result]:
-        rs, era = self.rs, self.era
-        kind = (m.group(1) or "").upper()
-        if kind and not era.cache_type_keywords:
+        rs, era, p = self.rs, self.era, self.rs.profile
+        keyword = (m.group(1) or "").upper()
+        if keyword and not era.cache_type_keywords:
             return None
         rest = m.group(2)
-        always = concurrently = False
+        always = concurrently = until_write = False
+        autoparam = True
         name: Optional[str] = None
         ttl: Optional[int] = None
         while True:
@@ -667,14 +982,36 @@ class ReadysetSession(RawSession):
                 ttl = int(mp.group(1))
                 rest = rest[mp.end() :]
                 continue
+            mu = re.match(r"UNTIL\s+WRITE\b", rest, re.I)
+            if mu and name is None and p.date >= 260528 and not (always or until_write):
+                until_write = True
+                rest = rest[mu.end() :]
+                continue
             mo = re.match(r"(ALWAYS|CONCURRENTLY)\b", rest, re.I)
             if mo and name is None:
                 word = mo.group(1).upper()
-                if (word == "ALWAYS" and always) or (word == "CONCURRENTLY" and concurrently):
+                if (word == "ALWAYS" and (always or until_write)) or (
+                    word == "CONCURRENTLY" and concurrently
+                ):
                     return None
                 always = always or word == "ALWAYS"
                 concurrently = concurrently or word == "CONCURRENTLY"
                 rest = rest[mo.end() :]
+                continue
+            mw = re.match(r"WITH\s*\(([^)]*)\)", rest, re.I)
+            if mw and p.date >= 260528:
+                for option in (o.strip().upper() for o in mw.group(1).split(",")):
+                    if re.fullmatch(r"AUTOPARAM\s*(=\s*)?OFF", option) and p.autoparam_option:
+                        autoparam = False
+                    elif re.fullmatch(r"AUTOPARAM\s*(=\s*)?ON", option) and p.autoparam_option:
+                        pass
+                    elif option == "ALWAYS" and not until_write:
+                        always = True
+                    elif re.fullmatch(r"UNTIL\s+WRITE", option) and not always:
+                        until_write = True
+                    else:
+                        return None
+                rest = rest[mw.end() :]
                 continue
             mn = re.match(_NAME, rest)
             if mn and name is None:
@@ -682,35 +1019,62 @@ class ReadysetSession(RawSession):
                 rest = rest[mn.end() :]
                 continue
             return None  # unparseable: forwarded upstream
-        if ttl is not None and kind != "SHALLOW":
+        if ttl is not None and keyword != "SHALLOW":
             return None
-        if kind == "SHALLOW" and ttl is None and era.shallow_needs_policy:
+        if keyword == "SHALLOW" and ttl is None and era.shallow_needs_policy:
             raise SqlError(1105, "Internal error: Policy required for shallow cache")
         if rs.fail_create_cache:
             raise SqlError(1105, rs.fail_create_cache)
-        sql, schema = await self._resolve_inner(inner)
-        shallow = kind == "SHALLOW"
-        v = await in_thread(rs._verdict, sql, schema, shallow)
-        if not v.ok:
-            if concurrently and v.kind == "unsupported":
-                return self._migration(f"Failed with error {self._failure_error(v).message}")
-            if v.kind == "unsupported":
-                rs._remember(sql, schema, decided=True)
-            raise self._failure_error(v)
-        k = rs._remember(sql, schema, decided=True)
-        cache = CacheInfo(
-            name=name or k.query_id,
-            query_id=k.query_id,
-            schema=schema,
-            query=k.display,
-            always=always,
-            cache_type="shallow" if shallow else "deep",
-            ttl_seconds=ttl,
-            key=k.key,
-            source_sql=sql,
-        )
+        sql, schema, known = await self._resolve_inner(inner)
+        kind = self._kind(keyword, known)
+        if kind == "shallow" and p.shallow_fully_parameterised:
+            sh = await in_thread(matching.shallow, sql, schema, p)
+            if not sh.text:
+                raise SqlError(1105, sh.verdict.reason)
+            failure = await self._shallow_support(sh)
+            if failure is not None:
+                raise SqlError(1105, f"Operation unsupported: {failure}")
+            k = rs._remember("shallow", sh.text, sql, schema, decided=True)
+            cache = CacheInfo(
+                name=name or k.query_id,
+                query_id=k.query_id,
+                schema=schema,
+                query=k.display,
+                always=always,
+                cache_type="shallow",
+                ttl_seconds=ttl,
+                key=k.key,
+                source_sql=sql,
+                until_write=until_write,
+            )
+        else:
+            d = await in_thread(rs._deep, sql, schema, autoparam)
+            v = await in_thread(rs._deep_verdict, d, schema)
+            if kind == "shallow" and v.kind == "unsupported" and not _shallow_refuses(v.reason):
+                v = rsql.YES
+            if not v.ok:
+                if concurrently and v.kind == "unsupported":
+                    return self._migration(f"Failed with error {self._failure_error(v).message}")
+                if v.kind == "unsupported":
+                    rs._remember("deep", d.text, sql, schema, decided=True)
+                raise self._failure_error(v)
+            k = rs._remember("deep", d.text, sql, schema, decided=True)
+            cache = CacheInfo(
+                name=name or k.query_id,
+                query_id=k.query_id,
+                schema=schema,
+                query=k.display,
+                always=always,
+                cache_type=kind,
+                ttl_seconds=ttl,
+                key=k.key,
+                source_sql=sql,
+                until_write=until_write,
+                server_key=_key("deep", schema, d.server_text) if autoparam else "",
+                template=None if autoparam else _template(d.text),
+            )
         with rs._lock:
-            same_key = rs._cache_by_key(k.key)
+            same_key = rs._index.get(k.key)
             if era.recreate_on_collision:
                 for other in list(rs._caches.values()):
                     if other.key == k.key or other.name == cache.name:
@@ -719,11 +1083,13 @@ class ReadysetSession(RawSession):
             else:
                 if cache.name in rs._caches:
                     del rs._caches[cache.name]
-                    same_key = rs._cache_by_key(k.key)
+                    rs._reindex()
+                    same_key = rs._index.get(k.key)
                 if same_key is None:
                     rs._caches[cache.name] = cache
                 else:
                     cache = same_key  # registered as an alias of the existing cache
+            rs._reindex()
             rs._proxied.pop(k.query_id, None)
         self.last = ("readyset", "ok")
         if concurrently:
@@ -765,6 +1131,7 @@ class ReadysetSession(RawSession):
         return qid
 
     async def h_show_caches(self, m: re.Match[str]) -> Optional[Result]:
+        rs = self.rs
         kind = (m.group(1) or "").lower()
         if kind and not self.era.drop_typed_caches:
             return None
@@ -773,18 +1140,22 @@ class ReadysetSession(RawSession):
         except _Unparseable:
             return None
         rows = []
-        for c in self.rs.caches():
+        for c in rs.caches():
             if qid is not None and c.query_id != qid:
                 continue
             if kind and c.cache_type != kind:
                 continue
-            rows.append([c.query_id, c.name, c.query, self._properties(c), str(c.hits)])
+            count = rs._cached_counts.get(c.query_id, 0) if rs.profile.cache_counts else 0
+            rows.append([c.query_id, c.name, c.query, self._properties(c), str(count)])
         return Rows(list(self.era.show_caches_columns), rows)
 
     async def h_show_proxied(self, m: re.Match[str]) -> Optional[Result]:
-        rs, era = self.rs, self.era
-        if m.group(2) and not era.drop_typed_caches:
+        rs, era, p = self.rs, self.era, self.rs.profile
+        if m.group(2) and not p.shallow_fully_parameterised:
             return None
+        kind = (m.group(2) or "").lower() or (
+            "shallow" if p.shallow and p.shallow_fully_parameterised else "deep"
+        )
         supported_only = bool(m.group(1))
         try:
             qid = self._where_id(m, 3)
@@ -792,7 +1163,7 @@ class ReadysetSession(RawSession):
             return None
         limit = int(m.group(6)) if m.group(6) else None
         with rs._lock:
-            entries = list(rs._proxied.values())
+            entries = [k for k in rs._proxied.values() if k.kind == kind]
         now = time.monotonic()
 
         def decide() -> list[tuple[int, int, list[Any]]]:
@@ -800,10 +1171,15 @@ class ReadysetSession(RawSession):
             for k in entries:
                 if qid is not None and k.query_id != qid:
                     continue
+                count = rs._upstream_counts.get(k.query_id, 0) if p.proxied_counts else 0
                 if not k.decided and now - k.first_seen < rs.migration_interval:
                     value, rank = "pending", 2
                 else:
-                    v = rs._verdict(k.sql, k.schema)
+                    if k.kind == "shallow":
+                        sh = matching.shallow(k.sql, k.schema, p)
+                        v = sh.verdict
+                    else:
+                        v = rs._deep_verdict(rs._deep(k.sql, k.schema), k.schema)
                     if v.ok:
                         value, rank = "yes", 0
                     else:
@@ -811,7 +1187,7 @@ class ReadysetSession(RawSession):
                         rank = 1
                 if supported_only and rank != 0:
                     continue
-                out.append((rank, -k.count, [k.query_id, k.display, value, k.count]))
+                out.append((rank, -count, [k.query_id, k.display, value, count]))
             return out
 
         decided = await in_thread(decide)
@@ -820,6 +1196,32 @@ class ReadysetSession(RawSession):
         if limit is not None:
             rows = rows[:limit]
         return Rows(list(era.proxied_columns), rows, types=[253, 253, 253, LONGLONG])
+
+    async def h_query_stats(self, m: re.Match[str]) -> Optional[Result]:
+        """``readyset.upstream_query_stats`` / ``readyset.cached_query_stats`` (stable-260423+)."""
+        rs = self.rs
+        if not rs.profile.live_counts:
+            return None
+        wanted = [c.strip().strip("`").lower() for c in m.group(1).split(",")]
+        if wanted == ["*"]:
+            wanted = list(_STATS_COLUMNS)
+        if any(c not in _STATS_COLUMNS for c in wanted):
+            return None
+        counts = rs._upstream_counts if m.group(2).lower() == "upstream" else rs._cached_counts
+        qid = m.group(3)
+        with rs._lock:
+            texts = {k.query_id: k.display for k in rs._known.values()}
+            texts.update({c.query_id: c.query for c in rs._caches.values()})
+            items = sorted(counts.items())
+        rows = []
+        for query_id, n in items:
+            if n == 0 or (qid is not None and query_id != qid):
+                continue
+            values = dict.fromkeys(_STATS_COLUMNS, 0)
+            values.update(query_id=query_id, query=texts.get(query_id, ""), total_count=n)
+            rows.append([values[c] for c in wanted])
+        types = [253 if c in ("query_id", "query") else LONGLONG for c in wanted]
+        return Rows(wanted, rows, types=types)
 
     async def h_drop_cache(self, m: re.Match[str]) -> Result:
         target = _name(m.group(1))
@@ -831,6 +1233,7 @@ class ReadysetSession(RawSession):
             if victim is None:
                 return Ok(affected_rows=0)
             del rs._caches[victim.name]
+            rs._reindex()
         return Ok(affected_rows=1)
 
     async def h_drop_all(self, m: re.Match[str]) -> Optional[Result]:
@@ -842,6 +1245,7 @@ class ReadysetSession(RawSession):
             for c in list(rs._caches.values()):
                 if not kind or c.cache_type == kind:
                     del rs._caches[c.name]
+            rs._reindex()
         return Ok()
 
     async def h_drop_proxied(self, m: re.Match[str]) -> Result:
@@ -861,6 +1265,23 @@ class ReadysetSession(RawSession):
 
 class _Unparseable(Exception):
     pass
+
+
+_STATS_COLUMNS = (
+    "query_id",
+    "query",
+    "total_count",
+    "total_us",
+    "avg_us",
+    "min_us",
+    "max_us",
+    "p50_us",
+    "p90_us",
+    "p95_us",
+    "p99_us",
+    "p999_us",
+    "last_executed_s",
+)
 
 
 _F = re.I | re.S
@@ -893,6 +1314,14 @@ _HANDLERS: list[tuple[re.Pattern[str], Callable[..., Any]]] = [
             _F,
         ),
         ReadysetSession.h_show_proxied,
+    ),
+    (
+        re.compile(
+            r"^SELECT\s+(.+?)\s+FROM\s+`?readyset`?\.`?(upstream|cached)_query_stats`?"
+            r"(?:\s+WHERE\s+query_id\s*=\s*'([^']*)')?$",
+            _F,
+        ),
+        ReadysetSession.h_query_stats,
     ),
     (re.compile(r"^EXPLAIN\s+CACHES$", _F), ReadysetSession.h_explain_caches),
     (re.compile(r"^EXPLAIN\s+LAST\s+STATEMENT$", _F), ReadysetSession.h_explain_last),

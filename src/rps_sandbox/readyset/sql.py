@@ -1,25 +1,17 @@
-"""What the Readyset emulator can cache, and how it recognises a query it has cached.
+"""What the Readyset emulator refuses to cache whatever the release, and the shared plumbing
+(parsing, table checks, query ids). Which cache a statement matches, and the release-dependent
+refusals (placeholder positions, post-lookup, LIMIT), live in :mod:`.matching`.
 
-Support decision (a documented subset of Readyset's deep-cache rules, decided with sqlglot,
-dialect ``mysql``). A query is **supported** when it is
-
-* a single plain ``SELECT`` (common table expressions allowed, derived tables in FROM allowed);
-* with a FROM clause naming tables (``FROM DUAL`` counts as FROM-less);
-* whose placeholders (``?``, ``$n``, ``:n``) sit only in the top-level WHERE clause or in
-  LIMIT/OFFSET;
-* over tables that exist upstream in the resolved schema (unqualified names resolve against the
-  session's current database).
-
-Unsupported, with the reason shown by EXPLAIN (``no: <reason>`` in eras D/E), by
-``SHOW PROXIED QUERIES`` (``unsupported: <reason>`` from era C) and inside the CREATE CACHE error:
+Refusals of a deep cache (a documented subset of Readyset's rules, decided with sqlglot, dialect
+``mysql``), with the reason shown by EXPLAIN (``no: <reason>`` from stable-260122), by
+``SHOW PROXIED QUERIES`` (``unsupported: <reason>`` from stable-250227) and inside the CREATE
+CACHE error:
 
 * UNION / INTERSECT / EXCEPT (any form): ``Unsupported compound select operator <OP>``
 * no FROM clause, or FROM DUAL: ``FROM-less statement found``
 * RIGHT JOIN: ``RIGHT JOIN is not supported``; FULL JOIN: ``FULL JOIN is not supported`` (*)
 * subquery / EXISTS inside WHERE: ``Nested selects not supported in filters``
 * subquery in the select list: ``Subqueries are not supported in the select list`` (*)
-* ``LIMIT ?``: ``Readyset does not support parameterized LIMIT fields``
-* ``LIMIT 0``: ``LIMIT 0 is not supported``
 * GROUP BY with no aggregate: ``Using group by without aggregates is not yet supported``
 * NOW(), RAND(), UUID(), CURRENT_TIMESTAMP, USER(), ... (see NON_DETERMINISTIC):
   ``Non-deterministic function <NAME>() is not supported`` (*)
@@ -28,42 +20,30 @@ Unsupported, with the reason shown by EXPLAIN (``no: <reason>`` in eras D/E), by
   ``Row-level locking (FOR UPDATE, FOR SHARE) is not supported`` (*)
 * SELECT ... INTO: ``SELECT ... INTO is not supported`` (*)
 * table missing upstream, or in a system schema:
-  ``Table 'db.t' is not being replicated by Readyset`` (``ReadySet`` in era B)
+  ``Table 'db.t' is not being replicated by Readyset`` (``ReadySet`` before stable-250925)
 * unqualified table and no current database: ``Could not find table 't'``
 
-(*) texts invented for the emulator; the others are Readyset's own strings. Two failures are
-*errors*, not "unsupported": a statement sqlglot cannot parse as a SELECT
-(``Query failed to parse: <text>``) and placeholders anywhere else
-(``Query contains placeholders in unsupported positions``). The table errors are ``kind ==
-"error"`` too (Readyset raises them outside the dry-run's "unsupported" branch); eras B/C turn
-them into an EXPLAIN error, eras D/E into ``no: <reason>``.
+(*) texts invented for the emulator; the others are Readyset's own strings. A statement sqlglot
+cannot parse as a SELECT is an *error* (``Query failed to parse: <text>``), not "unsupported";
+so are the table errors (Readyset raises them outside the dry-run's "unsupported" branch):
+releases before stable-260122 turn them into an EXPLAIN error, later ones into ``no: <reason>``.
 
-Shapes (autoparameterisation, reference §7.2). In the top-level WHERE, walking AND conjuncts
-(an OR stops the walk; parentheses are looked through): ``col = <literal>`` and
-``<literal> = col`` become ``col = ?``, ``col IN (<literals or placeholders>)`` becomes an IN of
-placeholders; a literal OFFSET becomes a placeholder; LIMIT literals and range comparisons keep
-their literals. Existing placeholders count as parameters. Choice for IN lists: the *shape key*
-collapses an IN list of placeholders to one marker, so a cache created from ``id IN (?,?,?)``
-(ProxySQL's digest form) serves ``id IN (1, 2)`` and ``id IN (1, 2, 3, 4, 5)`` alike -- what
-Readyset's shallow caches do and what the scheduler relies on (deep caches explode the list into
-lookup keys). The shape key is the normalised SQL (sqlglot, backticked identifiers) plus the
-schema; the query id is ``q_`` + 16 hex digits of blake2b(schema, key).
-
-The displayed query text (EXPLAIN ``query``, SHOW CACHES ``query text``) is the rewritten
-statement with backticked identifiers and ``$1``, ``$2``... placeholders (sqlglot's printing, so
-spacing/parenthesisation differs slightly from Readyset's own printer).
+Query ids are ``q_`` + lowercase hex (no zero padding) of a blake2b hash of the release, the
+cache kind, the database and the rewritten text: deterministic across hosts of one release.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Optional
 
 import sqlglot
 from sqlglot import exp
+
+from rps_sandbox.readyset.profile import Profile
 
 SYSTEM_SCHEMAS = frozenset({"information_schema", "mysql", "performance_schema", "sys"})
 
@@ -102,8 +82,9 @@ NON_DETERMINISTIC = frozenset(
     }
 )
 
+DEFAULT_PROFILE = Profile("stable-251023", "deep")
+
 PLACEHOLDER_ERROR = "Query contains placeholders in unsupported positions"
-LIMIT_PARAM = "Readyset does not support parameterized LIMIT fields"
 
 
 @dataclass(frozen=True)
@@ -119,19 +100,6 @@ class Verdict:
 
 
 YES = Verdict("yes")
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """Schema-independent facts about one SELECT text (cached per text)."""
-
-    parse_error: Optional[str] = None  # not a parseable single SELECT
-    is_select: bool = False
-    key: str = ""  # normalised shape, without schema
-    display: str = ""  # rewritten text with $n placeholders
-    static: Verdict = YES  # verdict before looking at tables
-    tables: tuple[tuple[Optional[str], str], ...] = ()  # (qualifier or None, name)
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
 
 _PLACEHOLDER_RE = re.compile(
@@ -155,97 +123,15 @@ def _arg(node: exp.Expression, name: str) -> object:
     return value
 
 
-def _is_param_value(node: exp.Expression) -> bool:
-    if isinstance(node, exp.Paren):
-        return _is_param_value(node.this)
-    if isinstance(node, (exp.Literal, exp.Placeholder)):
-        return True
-    return isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal)
-
-
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
-    """Top-level AND conjuncts, looking through parentheses; an OR is one opaque conjunct."""
-    while isinstance(node, exp.Paren) and isinstance(node.this, (exp.And, exp.Predicate)):
-        node = node.this
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
-
-
-def _autoparameterise(select: exp.Select, collapse_in: bool) -> None:
-    where = select.args.get("where")
-    if where is not None:
-        parts = []
-        for conj in _conjuncts(where.this):
-            if isinstance(conj, exp.EQ):
-                left, right = conj.this, conj.expression
-                if isinstance(left, exp.Column) and _is_param_value(right):
-                    conj = exp.EQ(this=left.copy(), expression=exp.Placeholder())
-                elif isinstance(right, exp.Column) and _is_param_value(left):
-                    conj = exp.EQ(this=right.copy(), expression=exp.Placeholder())
-            elif (
-                isinstance(conj, exp.In)
-                and isinstance(conj.this, exp.Column)
-                and conj.expressions
-                and not conj.args.get("query")
-                and all(_is_param_value(e) for e in conj.expressions)
-            ):
-                items: list[exp.Expression] = (
-                    [exp.var("?...")]
-                    if collapse_in
-                    else [exp.Placeholder() for _ in conj.expressions]
-                )
-                conj = exp.In(this=conj.this.copy(), expressions=items)
-            parts.append(conj)
-        rebuilt = parts[0]
-        for p in parts[1:]:
-            rebuilt = exp.And(this=rebuilt, expression=p)
-        where.set("this", rebuilt)
-    offset = select.args.get("offset")
-    if offset is not None and isinstance(offset.expression, exp.Literal):
-        offset.set("expression", exp.Placeholder())
-
-
-def _number_placeholders(tree: exp.Expression) -> exp.Expression:
-    counter = [0]
-
-    def repl(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Placeholder):
-            counter[0] += 1
-            return exp.var(f"${counter[0]}")
-        return node
-
-    return tree.transform(repl, copy=True)
-
-
-def _placeholder_position(ph: exp.Expression, root: exp.Expression) -> str:
-    """'where' | 'limit' | 'offset' | 'bad' for a placeholder in the original tree."""
-    node = ph
-    while node.parent is not None and node.parent is not root:
-        if isinstance(node.parent, (exp.Select, exp.Subquery)):
-            return "bad"
-        node = node.parent
-    key = node.arg_key
-    if key in ("where", "limit", "offset"):
-        return key
-    return "bad"
-
-
 def _func_name(f: exp.Func) -> str:
     if isinstance(f, exp.Anonymous):
         return str(f.name).upper()
     return f.sql_name().upper()
 
 
-def _static_verdict(tree: exp.Expression, select: exp.Select) -> Verdict:
-    # Placeholder positions are checked by the adapter's rewrite: an error, not a dry-run "no".
-    limit_param = False
-    for ph in tree.find_all(exp.Placeholder):
-        pos = _placeholder_position(ph, tree)
-        if pos == "bad":
-            return Verdict("error", PLACEHOLDER_ERROR)
-        if pos == "limit":
-            limit_param = True
+def static_verdict(select: exp.Select) -> Verdict:
+    """What the server refuses in a SELECT whatever its placeholders (deep caches)."""
+    tree = select
     if _arg(select, "into") is not None:
         return Verdict("unsupported", "SELECT ... INTO is not supported")
     if select.args.get("locks"):
@@ -274,13 +160,6 @@ def _static_verdict(tree: exp.Expression, select: exp.Select) -> Verdict:
     for e in select.expressions:
         if any(True for _ in e.find_all(exp.Subquery, exp.Select)):
             return Verdict("unsupported", "Subqueries are not supported in the select list")
-    if limit_param:
-        return Verdict("unsupported", LIMIT_PARAM)
-    limit = select.args.get("limit")
-    if limit is not None:
-        value = limit.expression if isinstance(limit, exp.Limit) else limit
-        if isinstance(value, exp.Literal) and not value.is_string and str(value.this) == "0":
-            return Verdict("unsupported", "LIMIT 0 is not supported")
     for f in tree.find_all(exp.Func):
         name = _func_name(f)
         if name in NON_DETERMINISTIC:
@@ -305,40 +184,26 @@ def _compound_name(node: exp.Expression) -> str:
 
 
 @lru_cache(maxsize=8192)
-def analyse(sql: str) -> Analysis:
-    """Parse one SELECT text and compute its shape (cached per exact text)."""
-    text = normalise_placeholders(sql.strip().rstrip(";").strip())
+def _parse(text: str) -> Optional[exp.Expression]:
     try:
         trees = [t for t in sqlglot.parse(text, read="mysql") if t is not None]
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, ValueError, RecursionError):
-        return Analysis(parse_error=sql.strip())
+        return None
     if len(trees) != 1:
-        return Analysis(parse_error=sql.strip())
+        return None
     tree = trees[0]
     while isinstance(tree, exp.Subquery) and isinstance(tree.this, (exp.Select, exp.SetOperation)):
         tree = tree.this
-    if isinstance(tree, exp.SetOperation):
-        key = tree.sql(dialect="mysql", identify=True)
-        display = _number_placeholders(tree).sql(dialect="mysql", identify=True)
-        return Analysis(
-            is_select=True,
-            key=key,
-            display=display,
-            static=Verdict(
-                "unsupported", f"Unsupported compound select operator {_compound_name(tree)}"
-            ),
-            tables=_tables(tree),
-        )
-    if not isinstance(tree, exp.Select):
-        return Analysis(parse_error=sql.strip())
-    static = _static_verdict(tree, tree)
-    shown = tree.copy()
-    _autoparameterise(shown, collapse_in=False)
-    display = _number_placeholders(shown).sql(dialect="mysql", identify=True)
-    keyed = tree.copy()
-    _autoparameterise(keyed, collapse_in=True)
-    key = keyed.sql(dialect="mysql", identify=True)
-    return Analysis(is_select=True, key=key, display=display, static=static, tables=_tables(tree))
+    if not isinstance(tree, (exp.Select, exp.SetOperation)):
+        return None
+    return tree
+
+
+def parse(sql: str) -> Optional[exp.Expression]:
+    """One SELECT (or compound SELECT) text as a sqlglot tree, None if it is not one.
+
+    The tree is shared between callers (cached per text): copy it before changing it."""
+    return _parse(normalise_placeholders(sql.strip().rstrip(";").strip()))
 
 
 def _tables(tree: exp.Expression) -> tuple[tuple[Optional[str], str], ...]:
@@ -363,9 +228,12 @@ TableLookup = Callable[[str], Optional[frozenset]]
 
 
 def table_verdict(
-    analysis: Analysis, schema: Optional[str], tables: Optional[TableLookup], product: str
+    used: tuple[tuple[Optional[str], str], ...],
+    schema: Optional[str],
+    tables: Optional[TableLookup],
+    product: str,
 ) -> Verdict:
-    for db, name in analysis.tables:
+    for db, name in used:
         target = db or schema
         if target is None:
             return Verdict("error", f"Could not find table '{name}'")
@@ -384,40 +252,38 @@ def check(
     schema: Optional[str],
     tables: Optional[TableLookup] = None,
     product: str = "Readyset",
+    profile: Optional[Profile] = None,
 ) -> Verdict:
-    """Full verdict for one SELECT text in a schema."""
-    a = analyse(sql)
-    if a.parse_error is not None:
-        return Verdict("error", f"Query failed to parse: {a.parse_error}")
-    if a.static.kind == "error":
-        return a.static
-    tv = table_verdict(a, schema, tables, product)
-    if tv.kind != "yes" and a.static.kind == "yes":
+    """Full deep-cache verdict for one SELECT text in a schema (default: stable-251023, deep)."""
+    from rps_sandbox.readyset import matching
+
+    d = matching.deep(sql, schema, profile or DEFAULT_PROFILE)
+    if d.verdict.kind == "error":
+        return d.verdict
+    tv = table_verdict(d.tables, schema, tables, product)
+    if tv.kind != "yes" and d.verdict.ok:
         return tv
-    if a.static.kind != "yes":
-        return a.static
+    if not d.verdict.ok:
+        return d.verdict
     return tv
 
 
 def support(
-    query_sql: str, schema: Optional[str], tables: Optional[TableLookup] = None
+    query_sql: str,
+    schema: Optional[str],
+    tables: Optional[TableLookup] = None,
+    profile: Optional[Profile] = None,
 ) -> tuple[bool, str]:
     """(supported, reason) for one SELECT text; `tables` optionally checks table existence."""
-    v = check(query_sql, schema, tables)
+    v = check(query_sql, schema, tables, profile=profile)
     return v.ok, v.reason
 
 
-def shape_key(sql: str, schema: Optional[str]) -> Optional[str]:
-    """The cache-matching key of a statement in a schema, or None if it is not a SELECT."""
-    a = analyse(sql)
-    if not a.is_select:
-        return None
-    return f"{schema or ''}\x00{a.key}"
-
-
-def query_id_for_key(key: str) -> str:
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
-    return "q_" + digest
+def query_id(release: str, kind: str, schema: Optional[str], text: str) -> str:
+    """A deterministic id: same release, kind, database and rewritten text → same id."""
+    key = f"{release}\x00{kind}\x00{schema or ''}\x00{text}"
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    return f"q_{int.from_bytes(digest, 'big'):x}"
 
 
 _QID_RE = re.compile(r"^q_[0-9a-f]{1,16}$")

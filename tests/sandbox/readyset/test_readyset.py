@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable
 
@@ -94,6 +95,15 @@ SURFACE = {
 
 Q = "SELECT * FROM customers WHERE id = ?"
 DISPLAY = "SELECT * FROM `customers` WHERE `id` = $1"
+# From stable-260331 the deep form qualifies tables and expands `*` (readyset-matching case 3).
+CUSTOMER_COLUMNS = ("id", "name", "email", "country", "created_at", "balance", "note")
+DISPLAY_QUALIFIED = (
+    "SELECT "
+    + ", ".join(f"`customers`.`{c}`" for c in CUSTOMER_COLUMNS)
+    + " FROM `shop`.`customers` WHERE `customers`.`id` = $1"
+)
+# Per-query counts are live by default from stable-260423 (readyset-matching.md §1, §4).
+LIVE_COUNTS = {"B": False, "C": False, "D": False, "E": True}
 
 
 def status(conn: pymysql.connections.Connection) -> dict[str, str]:
@@ -118,11 +128,12 @@ def test_era_surface(make_readyset: MakeRS, era: str) -> None:
     assert values["Last started Controller"].endswith(" UTC")
     assert values["Maximum Replication Offset"].startswith("binlog.")
 
+    display = DISPLAY_QUALIFIED if era == "E" else DISPLAY
     cols, rows = query(conn, f"explain create cache from {Q}")
     assert tuple(cols) == explain_cols and len(rows) == 1
     qid, text, supported = rows[0]
-    assert qid.startswith("q_") and len(qid) == 18
-    assert (text, supported) == (DISPLAY, "yes")
+    assert re.fullmatch(r"q_[0-9a-f]{1,16}", qid)
+    assert (text, supported) == (display, "yes")
 
     cols, rows = query(conn, "EXPLAIN CREATE CACHE FROM SELECT NOW() FROM customers WHERE id = ?")
     assert rows[0][2] == no_value
@@ -130,7 +141,7 @@ def test_era_surface(make_readyset: MakeRS, era: str) -> None:
     cols, rows = query(conn, f"CREATE CACHE d_abc FROM {Q}")
     if era == "E":
         assert cols == ["query_id", "name", "query", "cache_type"]
-        assert rows == [(qid, "d_abc", DISPLAY, "deep")]
+        assert rows == [(qid, "d_abc", display, "deep")]
     else:
         assert cols == [] and rows == []
 
@@ -140,7 +151,7 @@ def test_era_surface(make_readyset: MakeRS, era: str) -> None:
     query(conn, "SELECT * FROM customers WHERE id = 3")
     cols, rows = query(conn, "SHOW CACHES")
     assert tuple(cols) == caches_cols
-    assert rows == [(qid, "d_abc", DISPLAY, props, "1")]
+    assert rows == [(qid, "d_abc", display, props, "1" if LIVE_COUNTS[era] else "0")]
     cols, rows = query(conn, f"SHOW CACHES WHERE query_id = '{qid}'")
     assert len(rows) == 1
     cols, rows = query(conn, "SHOW CACHES WHERE query_id = 'q_0123456789abcdef'")
@@ -152,9 +163,15 @@ def test_era_surface(make_readyset: MakeRS, era: str) -> None:
     cols, rows = query(conn, "SHOW PROXIED QUERIES")
     assert tuple(cols) == proxied_cols
     by_text = {r[1]: r for r in rows}
-    assert by_text["SELECT `name` FROM `customers` WHERE `id` = $1"][2:] == ("yes", 2)
-    assert by_text["SELECT NOW() FROM `customers` WHERE `id` = $1"][2] == unsup
-    assert DISPLAY not in by_text  # cached queries leave the list
+    if era == "E":
+        name_text = "SELECT `customers`.`name` FROM `shop`.`customers` WHERE `customers`.`id` = $1"
+        now_text = "SELECT NOW() FROM `shop`.`customers` WHERE `customers`.`id` = $1"
+    else:
+        name_text = "SELECT `name` FROM `customers` WHERE `id` = $1"
+        now_text = "SELECT NOW() FROM `customers` WHERE `id` = $1"
+    assert by_text[name_text][2:] == ("yes", 2 if LIVE_COUNTS[era] else 0)
+    assert by_text[now_text][2] == unsup
+    assert display not in by_text  # cached queries leave the list
     assert rows[0][2] == "yes"  # `yes` sorts first
     cols, rows = query(conn, "SHOW PROXIED SUPPORTED QUERIES")
     assert [r[2] for r in rows] == ["yes"]
@@ -276,7 +293,12 @@ def test_errors(make_readyset: MakeRS) -> None:
     assert err("ALTER READYSET ENTER MAINTENANCE MODE")[0] == 1064
     assert err("CREATE DEEP CACHE FROM SELECT * FROM customers")[0] == 1064
     # EXPLAIN in B/C: unsupported → row `no`; missing table → error
-    assert query(conn, "EXPLAIN CREATE CACHE FROM SELECT * FROM customers LIMIT ?")[1][0][2] == "no"
+    assert (
+        query(
+            conn, "EXPLAIN CREATE CACHE FROM SELECT * FROM customers UNION SELECT * FROM customers"
+        )[1][0][2]
+        == "no"
+    )
     assert err("EXPLAIN CREATE CACHE FROM SELECT * FROM nope") == (
         1105,
         "Table 'shop.nope' is not being replicated by ReadySet",
@@ -487,13 +509,16 @@ def test_unknown_database_and_pending_and_shallow(make_readyset: MakeRS) -> None
     assert query(conn, "SELECT DATABASE()")[1] == [("shop",)]
     rs.migration_interval = 60
     query(conn, "SELECT * FROM orders WHERE id = 3")
-    assert query(conn, "SHOW PROXIED QUERIES")[1][0][2:] == ("pending", 1)
-    # SHALLOW: non-deterministic functions are still refused, RIGHT JOIN is not
+    assert query(conn, "SHOW PROXIED QUERIES")[1][0][2:] == ("pending", 0)  # counts: 260423+
+    # SHALLOW (stable-260226+: decided by an upstream PREPARE): a RIGHT JOIN or NOW() is fine,
+    # row locking is refused (readyset-matching.md §2, rows 28 and 56)
     query(conn, "CREATE SHALLOW CACHE s1 FROM SELECT * FROM customers c RIGHT JOIN orders o ON 1")
     assert query(conn, "SHOW SHALLOW CACHES")[1][0][3] == "shallow, ttl 10000 ms, coalesce 5000 ms"
     assert query(conn, "SHOW DEEP CACHES")[1] == []
-    with pytest.raises(pymysql.err.OperationalError):
-        query(conn, "CREATE SHALLOW CACHE FROM SELECT NOW() FROM customers")
+    query(conn, "CREATE SHALLOW CACHE FROM SELECT NOW() FROM customers")
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        query(conn, "CREATE SHALLOW CACHE FROM SELECT * FROM customers WHERE id = 1 FOR UPDATE")
+    assert "cannot be shallow-cached" in e.value.args[1]
     conn.close()
 
 

@@ -7,7 +7,18 @@ from typing import Optional
 import pytest
 
 from rps_sandbox.readyset import support
-from rps_sandbox.readyset.sql import analyse, query_id_for_key, shape_key
+from rps_sandbox.readyset.matching import deep
+from rps_sandbox.readyset.profile import Profile
+from rps_sandbox.readyset.sql import query_id
+
+# support() and these shapes use stable-251023, deep, topk off (the LIMIT clause is stripped).
+PROFILE = Profile("stable-251023", "deep")
+TOPK = Profile("stable-251023", "deep", topk=True)
+
+
+def shape_key(sql: str, schema: str) -> str:
+    return deep(sql, schema, PROFILE).text
+
 
 TABLES = {"shop": frozenset({"customers", "products", "orders", "order_items"})}
 
@@ -39,13 +50,9 @@ CASES = [
     ("SELECT country, COUNT(*) FROM customers GROUP BY country", "shop", True, ""),
     ("SELECT * FROM shop.products WHERE id = ?", None, True, ""),
     ("SELECT * FROM (SELECT id FROM products) AS p WHERE p.id = ?", "shop", True, ""),
-    (
-        "SELECT * FROM customers LIMIT ?",
-        "shop",
-        False,
-        "Readyset does not support parameterized LIMIT fields",
-    ),
-    ("SELECT * FROM customers LIMIT 0", "shop", False, "LIMIT 0 is not supported"),
+    # topk off: the adapter strips LIMIT/OFFSET before anything else (readyset-matching case 29)
+    ("SELECT * FROM customers LIMIT ?", "shop", True, ""),
+    ("SELECT * FROM customers LIMIT 0", "shop", True, ""),
     (
         "SELECT id FROM customers UNION SELECT id FROM orders",
         "shop",
@@ -158,7 +165,12 @@ CASES = [
 
 @pytest.mark.parametrize(("sql", "schema", "ok", "reason"), CASES)
 def test_support(sql: str, schema: Optional[str], ok: bool, reason: str) -> None:
-    assert support(sql, schema, lookup) == (ok, reason)
+    assert support(sql, schema, lookup, PROFILE) == (ok, reason)
+
+
+def test_limit_zero_is_refused_where_the_limit_stays() -> None:
+    sql = "SELECT * FROM customers ORDER BY id LIMIT 0"
+    assert support(sql, "shop", lookup, TOPK) == (False, "LIMIT 0 is not supported")
 
 
 def test_support_without_table_lookup_skips_existence() -> None:
@@ -184,6 +196,8 @@ def test_support_without_table_lookup_skips_existence() -> None:
             "SELECT * FROM orders ORDER BY id LIMIT 10 OFFSET ?",
             "SELECT * FROM orders ORDER BY id LIMIT 10 OFFSET 30",
         ),
+        ("SELECT * FROM orders ORDER BY id LIMIT 10", "SELECT * FROM orders ORDER BY id LIMIT 20"),
+        ("SELECT * FROM orders WHERE total > ?", "SELECT * FROM orders WHERE total > 5"),
     ],
 )
 def test_same_shape(a: str, b: str) -> None:
@@ -194,8 +208,11 @@ def test_same_shape(a: str, b: str) -> None:
     ("a", "b"),
     [
         ("SELECT * FROM customers WHERE id = ?", "SELECT name FROM customers WHERE id = 1"),
-        ("SELECT * FROM orders ORDER BY id LIMIT 10", "SELECT * FROM orders ORDER BY id LIMIT 20"),
-        ("SELECT * FROM orders WHERE total > ?", "SELECT * FROM orders WHERE total > 5"),
+        ("SELECT * FROM customers WHERE id = ?", "SELECT * FROM customers WHERE id IN (1, 2)"),
+        (
+            "SELECT * FROM orders WHERE status = 'paid' AND total > 5",
+            "SELECT * FROM orders WHERE status = 'new' AND total > 6",
+        ),
         (
             "SELECT * FROM customers WHERE id = ? OR id = ?",
             "SELECT * FROM customers WHERE id = 1 OR id = 2",
@@ -206,18 +223,19 @@ def test_different_shape(a: str, b: str) -> None:
     assert shape_key(a, "shop") != shape_key(b, "shop")
 
 
-def test_schema_is_part_of_the_key_and_id() -> None:
-    sql = "SELECT * FROM customers WHERE id = ?"
-    k1, k2 = shape_key(sql, "shop"), shape_key(sql, "other")
-    assert k1 != k2
-    assert k1 is not None and k2 is not None
-    q1 = query_id_for_key(k1)
-    assert q1 != query_id_for_key(k2)
-    assert q1.startswith("q_") and len(q1) == 18 and int(q1[2:], 16) >= 0
+def test_database_and_release_are_part_of_the_id() -> None:
+    text = shape_key("SELECT * FROM customers WHERE id = ?", "shop")
+    q1 = query_id("stable-251023", "deep", "shop", text)
+    assert q1 == query_id("stable-251023", "deep", "shop", text)
+    assert q1 != query_id("stable-251023", "deep", "other", text)
+    assert q1 != query_id("stable-260423", "deep", "shop", text)
+    assert q1.startswith("q_") and int(q1[2:], 16) >= 0
 
 
 def test_display_uses_dollar_placeholders_and_backticks() -> None:
-    a = analyse("select * from customers where id in (?,?) and country = 'DE' limit 5 offset 10")
-    assert a.display == (
-        "SELECT * FROM `customers` WHERE `id` IN ($1, $2) AND `country` = $3 LIMIT 5 OFFSET $4"
+    text = shape_key(
+        "select * from customers where id in (?,?) and country = 'DE' limit 5 offset 10", "shop"
+    )
+    assert text == (
+        "SELECT * FROM `customers` WHERE `id` = $1 AND `country` = $2 /* COLLAPSED WHERE IN */"
     )
