@@ -78,6 +78,7 @@ def test_orm_shapes_per_release(mariadb: MariaDB, tmp_path: Path, profile: str) 
                 else:
                     outcomes[shape] = "routed but proxied"
         log = "\n".join(run.lines)
+        print(f"\n{profile}: " + ", ".join(f"{s.source}={outcomes[s]}" for s in SHAPES))
         problems = []
         for shape in SHAPES:
             digest, text = digests[shape]
