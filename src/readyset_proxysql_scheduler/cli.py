@@ -10,16 +10,14 @@ usage error. ProxySQL execs the program with an empty environment and may pass e
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
 
 from readyset_proxysql_scheduler import __version__
-from readyset_proxysql_scheduler.config import ConfigError, load, readable_by_others
-from readyset_proxysql_scheduler.log import Log
-from readyset_proxysql_scheduler.runner import EXIT_USAGE, run_pass
 
+TYPE_CHECKING = False  # not typing's: --version and the pass's argument parsing need no typing
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
+    from typing import Optional
 
 # command -> the module that runs it (its `main(command, argv)`)
 COMMANDS = {
@@ -114,6 +112,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     arguments = _arguments(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:  # without argparse
+        print(f"readyset_proxysql_scheduler {__version__}")
+        return 0
     command = _command(arguments)
     if command is not None:
         import importlib
@@ -124,6 +125,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return code
 
     args = _parse(arguments)
+    # Imported here, so that --version and --help do not load the pass and PyMySQL.
+    from readyset_proxysql_scheduler.config import ConfigError, load, readable_by_others
+    from readyset_proxysql_scheduler.log import Log
+    from readyset_proxysql_scheduler.runner import EXIT_USAGE, run_pass
+
     log = Log()
     try:
         config = load(args.config)

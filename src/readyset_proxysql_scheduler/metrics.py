@@ -14,7 +14,7 @@ README, are `readyset_scheduler_*`:
   after the pass;
 - `hosts{status=ONLINE|SHUNNED|OFFLINE_SOFT|OFFLINE_HARD}`: Readyset hosts by judged status.
 
-This module is on the pass path: only `os` at import time.
+Only runs with `metrics_file` (and `status`) import this module; a pass counts in `counts.py`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
+from readyset_proxysql_scheduler.counts import PassCounts
+
 if TYPE_CHECKING:
     from readyset_proxysql_scheduler.proxysql import RuleRow
 
@@ -32,16 +34,6 @@ OUTCOMES = ("ok", "problems", "failed", "timeout")
 RULE_STATES = ("routed", "mirrored", "inactive")
 RULE_KINDS = ("query", "in_list_sibling")
 HOST_STATUSES = ("ONLINE", "SHUNNED", "OFFLINE_SOFT", "OFFLINE_HARD")
-
-
-@dataclass
-class PassCounts:
-    """What a pass counted on its way; only the metrics file reads them."""
-
-    digests_read: int = 0
-    candidates: int = 0
-    caches_created: int = 0
-    caches_failed: int = 0
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,10 @@ def _write_metrics(
     dry_run: bool,
 ) -> None:
     from readyset_proxysql_scheduler import metrics
+    from readyset_proxysql_scheduler.counts import PassCounts
 
     assert config.metrics_file is not None
-    counts = attempt.counts if attempt is not None else metrics.PassCounts()
+    counts = attempt.counts if attempt is not None else PassCounts()
     changes = len(attempt.summary.changes) if attempt is not None else 0
     statuses = [lv.verdict.status for lv in attempt.live] if attempt is not None else []
     rule_counts = None

@@ -22,8 +22,8 @@ from readyset_proxysql_scheduler import health, hosts, profiles, rules
 from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import Actions, Live, Summary, cache_name
 from readyset_proxysql_scheduler.config import Config, OperationMode
+from readyset_proxysql_scheduler.counts import PassCounts
 from readyset_proxysql_scheduler.log import Log
-from readyset_proxysql_scheduler.metrics import PassCounts
 from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
