@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from readyset_proxysql_scheduler import health, hosts, rules
+from readyset_proxysql_scheduler import health, hosts, profiles, rules
 from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.commands import parser
 from readyset_proxysql_scheduler.config import Config, ConfigError, load, readable_by_others
@@ -243,7 +243,7 @@ class Doctor:
                 ssl=c.readyset_ssl,
             )
             try:
-                release = client.release()
+                release = profiles.release_of(client.version_rows()) or "release unknown"
                 verdict = health.judge(client.status())
             except Exception as e:  # noqa: BLE001 - reported as the check's line
                 self.say(

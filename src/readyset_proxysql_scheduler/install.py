@@ -57,7 +57,8 @@ DELETE_RULES = "DELETE FROM mysql_query_rules WHERE rule_id IN ({ids})"
 LOAD_RULES = "LOAD MYSQL QUERY RULES TO RUNTIME"
 SAVE_RULES = "SAVE MYSQL QUERY RULES TO DISK"
 
-_OUR_CACHE = re.compile(r"^d_0x[0-9A-Fa-f]{1,16}$")
+# d_<digest> (before caches were per schema) and d_<digest>_<schema or h+hash> (actions.py)
+_OUR_CACHE = re.compile(r"^d_0x[0-9A-Fa-f]{1,16}(_[A-Za-z0-9_]+)?$")
 
 
 class InstallError(Exception):

@@ -20,7 +20,6 @@ EXPLAIN = "EXPLAIN CREATE CACHE FROM {query}"
 CREATE_CACHE = "CREATE CACHE {name} FROM {query}"
 SHOW_CACHES = "SHOW CACHES"
 DROP_CACHE = "DROP CACHE {name}"
-SHOW_VERSION = "SHOW READYSET VERSION"
 
 
 class ReadysetError(Exception):
@@ -188,14 +187,6 @@ class Readyset:
         names, rows = self._query(SHOW_CACHES)
         column = next((i for i, n in enumerate(names) if n in ("cache name", "name")), 1)
         return {str(r[column]) for r in rows if len(r) > column}
-
-    def release(self) -> str:
-        """The `release version` row of SHOW READYSET VERSION (operator tools only)."""
-        _, rows = self._query(SHOW_VERSION)
-        for row in rows:
-            if len(row) >= 2 and str(row[0]).strip().lower() == "release version":
-                return str(row[1])
-        return "unknown"
 
     def drop_cache(self, name: str) -> None:
         self._query(DROP_CACHE.format(name=_plain_name(name)))

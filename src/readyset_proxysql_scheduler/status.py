@@ -5,7 +5,8 @@ comments, see rules.py) and what the state file remembers (refusals, caches with
 For each: the state, the Readyset hosts holding its cache (`SHOW CACHES` on each host), and its
 executions and mean latency at the source hostgroup and at the Readyset hostgroup
 (`stats_mysql_query_digest` has one row per hostgroup; the rows of a query's IN-list siblings
-are added to it). Then the Readyset hosts, and the last pass as recorded in `metrics_file`.
+are added to it). A digest run in two schemas is two entries, as it is two caches. Then the
+Readyset hosts, and the last pass as recorded in `metrics_file`.
 
 `--json` prints the same as one document described by `docs/status.schema.json`.
 Nothing here writes: only SELECTs on the admin interface and SHOW statements on Readyset.
@@ -18,9 +19,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from readyset_proxysql_scheduler import health, hosts, rules
+from readyset_proxysql_scheduler import health, hosts, profiles, rules
 from readyset_proxysql_scheduler import metrics as metrics_file
 from readyset_proxysql_scheduler import state as state_file
+from readyset_proxysql_scheduler.actions import cache_name
 from readyset_proxysql_scheduler.commands import load_config, parser
 from readyset_proxysql_scheduler.config import Config
 from readyset_proxysql_scheduler.proxysql import Admin, AdminError, literal
@@ -56,6 +58,7 @@ class Entry:
     schema: str
     text: str
     state: str
+    cache: Optional[str] = None
     reason: Optional[str] = None
     mirrored_until: Optional[float] = None
     since: Optional[float] = None
@@ -100,7 +103,7 @@ def _probe(client: Readyset) -> _Probe:
     out = _Probe()
     try:
         out.status = client.status()
-        out.release = client.release()
+        out.release = profiles.release_of(client.version_rows()) or "unknown"
         out.caches = client.cache_names()
     except Exception as e:  # noqa: BLE001 - one line per host in the report
         out.error = str(e)
@@ -116,21 +119,23 @@ def collect(config: Config, admin: Admin) -> Report:
     ours = rules.owned(all_rules, c.readyset_hostgroup)
     remembered, _ = state_file.load(c.state_path)
 
-    entries: dict[str, Entry] = {}
-    siblings: dict[str, list[str]] = {}
+    entries: dict[tuple[str, str], Entry] = {}  # by (digest, schema)
+    siblings: dict[tuple[str, str], list[str]] = {}
     for item in ours:
         rule = item.rule
         if not rule.digest:
             continue
+        schema = rule.schemaname or ""
         if item.sibling_of:
-            siblings.setdefault(item.sibling_of, []).append(rule.digest)
+            siblings.setdefault((item.sibling_of, schema), []).append(rule.digest)
             continue
         since = rules.mirrored_at(rule.comment) if item.mirror else _added_at(rule.comment)
         entry = Entry(
             digest=rule.digest,
-            schema=rule.schemaname or "",
+            schema=schema,
             text="",
             state="inactive" if not rule.active else "mirrored" if item.mirror else "routed",
+            cache=cache_name(rule.digest, schema),
             since=since,
             rule_id=rule.rule_id,
         )
@@ -142,23 +147,28 @@ def collect(config: Config, admin: Admin) -> Report:
                 if rule.rule_id in remembered.deactivated
                 else "set inactive by hand"
             )
-        entries[rule.digest] = entry
-    for digest, query in remembered.queries.items():
-        if digest in entries:
-            entries[digest].text = query.text
+        entries[(rule.digest, schema)] = entry
+    for name, query in remembered.queries.items():
+        key = (query.digest, query.schema)
+        if not query.digest:
+            continue
+        if key in entries:
+            entries[key].text = query.text
         else:
-            entries[digest] = Entry(
-                digest=digest,
+            entries[key] = Entry(
+                digest=query.digest,
                 schema=query.schema,
                 text=query.text,
                 state="candidate",
+                cache=name,
                 reason="cache created, no rule yet",
                 since=query.at or None,
             )
-    for digest, refused in remembered.unsupported.items():
-        if digest not in entries:
-            entries[digest] = Entry(
-                digest=digest,
+    for refusal, refused in remembered.unsupported.items():
+        key = (refusal.split("/", 1)[0], refused.schema)
+        if key not in entries:
+            entries[key] = Entry(
+                digest=key[0],
                 schema=refused.schema,
                 text="",
                 state="refused",
@@ -193,7 +203,7 @@ def collect(config: Config, admin: Admin) -> Report:
             probe = _Probe(error="no answer in time" if i in hung else str(probe))
         verdict = health.judge(probe.status, probe.error)
         for entry in entries.values():
-            if probe.caches is not None and "d_" + entry.digest in probe.caches:
+            if probe.caches is not None and entry.cache in probe.caches:
                 entry.cached_on.append(str(h.endpoint))
         host_infos.append(
             HostInfo(
@@ -229,30 +239,29 @@ def _added_at(comment: str) -> Optional[float]:
     return None
 
 
-def _add_traffic(config: Config, admin: Admin, entries: dict[str, Entry]) -> None:
-    owner: dict[str, Entry] = {}
+def _add_traffic(config: Config, admin: Admin, entries: dict[tuple[str, str], Entry]) -> None:
+    owner: dict[tuple[str, str], Entry] = {}
     for entry in entries.values():
-        owner[entry.digest] = entry
+        owner[(entry.digest, entry.schema)] = entry
         for kid in entry.in_list_siblings:
-            owner[kid] = entry
+            owner[(kid, entry.schema)] = entry
     if not owner:
         return
     sql = STATS.format(
         source=literal(config.source_hostgroup),
         readyset=literal(config.readyset_hostgroup),
         username=literal(config.readyset_user),
-        digests=", ".join(literal(d) for d in sorted(owner)),
+        digests=", ".join(literal(d) for d in sorted({d for d, _ in owner})),
     )
     for hostgroup, digest, schema, text, count, total in admin.execute(sql):
-        if str(digest) not in owner:
+        if (str(digest), str(schema)) not in owner:
             continue
-        entry = owner[str(digest)]
+        entry = owner[(str(digest), str(schema))]
         side = entry.source if int(hostgroup) == config.source_hostgroup else entry.readyset
         side.executions += int(count or 0)
         side.sum_time_us += int(total or 0)
         if str(digest) == entry.digest:
             entry.text = str(text)  # the digest text, as ProxySQL shows it
-            entry.schema = entry.schema or str(schema)
 
 
 def _last_pass(config: Config) -> Optional[dict[str, Any]]:
