@@ -1,4 +1,6 @@
-"""Command line: `readyset_proxysql_scheduler --config=PATH [--dry-run]`.
+"""Command line: `readyset_proxysql_scheduler --config=PATH [--dry-run]` runs one pass (what
+ProxySQL's scheduler row does); `readyset_proxysql_scheduler COMMAND …` runs an operator tool
+(`status`, `doctor`, `install`, `uninstall`, `run`), each in its own module, imported only then.
 
 Exit codes: 0 success (or another run holds the lock), 1 runtime failure, 2 configuration or
 usage error. ProxySQL execs the program with an empty environment and may pass every option in
@@ -7,25 +9,24 @@ usage error. ProxySQL execs the program with an empty environment and may pass e
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
 
 from readyset_proxysql_scheduler import __version__
-from readyset_proxysql_scheduler.config import ConfigError, load, readable_by_others
-from readyset_proxysql_scheduler.lock import LockError, LockHeld, RunLock
-from readyset_proxysql_scheduler.log import Log
-from readyset_proxysql_scheduler.proxysql import AdminError
-from readyset_proxysql_scheduler.readyset import ReadysetError
-from readyset_proxysql_scheduler.scheduler import Pass, PassTimeout
 
+TYPE_CHECKING = False  # not typing's: --version and the pass's argument parsing need no typing
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
+    from typing import Optional
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
+# command -> the module that runs it (its `main(command, argv)`)
+COMMANDS = {
+    "status": "status",
+    "doctor": "doctor",
+    "install": "install",
+    "uninstall": "install",
+    "run": "daemon",
+}
 
 DESCRIPTION = """\
 Caches a MySQL application's hot read queries in Readyset through ProxySQL. Run it from
@@ -34,10 +35,13 @@ stats_mysql_query_digest, creates their caches in Readyset and adds the query ru
 them there."""
 
 EPILOG = """\
-exit codes: 0 done (or another run holds the lock), 1 runtime failure, 2 configuration error.
-register in ProxySQL:
-  INSERT INTO scheduler (active, interval_ms, filename, arg1) VALUES (1, 10000,
-    '/path/to/venv/bin/readyset_proxysql_scheduler', '--config=/etc/readyset_scheduler.cnf');"""
+commands (each takes --config PATH and --help):
+  status [--json]            what the scheduler caches, and its Readyset hosts (read-only)
+  doctor                     check the setup, one line per check with the fix
+  install [--interval-ms N]  write the ProxySQL scheduler row for this executable and config
+  uninstall [--purge]        remove it (--purge: also the scheduler's rules and caches)
+  run --interval 10s         run passes in this process instead (systemd), same lock
+exit codes: 0 done (or another run holds the lock), 1 runtime failure, 2 configuration error."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,12 +91,45 @@ def _parse(argv: list[str]) -> _Args:
     return _Args(parsed.config, parsed.dry_run)
 
 
+def _command(argv: list[str]) -> Optional[tuple[str, list[str]]]:
+    """The operator command named in `argv` and the other arguments, or None for a pass."""
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg == "--config":
+            skip = True
+        elif not arg.startswith("-"):
+            if arg in COMMANDS:
+                return arg, argv[:i] + argv[i + 1 :]
+            return None
+    return None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    args = _parse(_arguments(sys.argv[1:] if argv is None else argv))
+    arguments = _arguments(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:  # without argparse
+        print(f"readyset_proxysql_scheduler {__version__}")
+        return 0
+    command = _command(arguments)
+    if command is not None:
+        import importlib
+
+        name, rest = command
+        module = importlib.import_module(f"readyset_proxysql_scheduler.{COMMANDS[name]}")
+        code: int = module.main(name, rest)
+        return code
+
+    args = _parse(arguments)
+    # Imported here, so that --version and --help do not load the pass and PyMySQL.
+    from readyset_proxysql_scheduler.config import ConfigError, load, readable_by_others
+    from readyset_proxysql_scheduler.log import Log
+    from readyset_proxysql_scheduler.runner import EXIT_USAGE, run_pass
+
     log = Log()
     try:
         config = load(args.config)
@@ -100,34 +137,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log.error(f"configuration error: {e}")
         return EXIT_USAGE
     log.level = config.log_verbosity
+    log.file = config.log_file
     if readable_by_others(config.path):
         log.warning(
             f"{config.path} holds passwords and is readable by other users: chmod 600 {config.path}"
         )
-
-    try:
-        with RunLock(config.lock_file):
-            summary = Pass(config, log, dry_run=args.dry_run).run()
-    except LockHeld:
-        log.note(f"another run holds {config.lock_file}: this run exits without doing anything")
-        return EXIT_OK
-    except (LockError, AdminError, ReadysetError, PassTimeout, OSError) as e:
-        log.error(f"run failed: {e}")
-        return EXIT_FAILURE
-    except Exception as e:  # noqa: BLE001 - one line for the ProxySQL log, details on request
-        log.error(f"run failed: unexpected {type(e).__name__}: {e}")
-        if os.environ.get("RPS_DEBUG"):
-            import traceback
-
-            traceback.print_exc()
-        return EXIT_FAILURE
-
-    if summary.changes:
-        verb = "would make" if args.dry_run else "made"
-        log.note(f"pass done: {verb} {len(summary.changes)} change(s)")
-    else:
-        log.info("pass done: nothing to change")
-    return EXIT_FAILURE if summary.problems else EXIT_OK
+    return run_pass(config, log, args.dry_run)
 
 
 if __name__ == "__main__":  # pragma: no cover

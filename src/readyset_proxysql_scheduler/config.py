@@ -87,6 +87,10 @@ class Config:
     # What the Readyset hosts run, when it cannot be seen from them (profiles.py).
     readyset_cache_mode: str = "auto"
     readyset_topk: str = "auto"
+    # Operator tools: where each pass writes its Prometheus text file, and where log lines go
+    # instead of stdout/stderr (ProxySQL's scheduler keeps its children's output in its own log).
+    metrics_file: Optional[str] = None
+    log_file: Optional[str] = None
     path: str = ""
 
     @property
@@ -209,6 +213,8 @@ _KEYS: dict[str, tuple[Parser, bool]] = {
     "readyset_ssl": (_boolean, False),
     "readyset_cache_mode": (_choice({"auto": "auto", "deep": "deep", "shallow": "shallow"}), False),
     "readyset_topk": (_choice({"auto": "auto", "on": "on", "off": "off"}), False),
+    "metrics_file": (_nonempty, False),
+    "log_file": (_nonempty, False),
 }
 
 # The seed's older spellings.

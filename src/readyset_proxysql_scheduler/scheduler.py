@@ -22,6 +22,7 @@ from readyset_proxysql_scheduler import health, hosts, profiles, rules
 from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import Actions, Live, Summary, cache_name
 from readyset_proxysql_scheduler.config import Config, OperationMode
+from readyset_proxysql_scheduler.counts import PassCounts
 from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
@@ -52,6 +53,7 @@ class Pass:
         self.deadline = time.monotonic() + config.pass_timeout_s
         self.admin = Admin(config)
         self.summary = Summary()
+        self.counts = PassCounts()  # for metrics_file only
         self.actions = Actions(self.admin, log, dry_run, self.summary)
         self.state, warning = state_file.load(config.state_path)
         if warning:
@@ -205,7 +207,9 @@ class Pass:
                 self.check_time("re-creating caches")
                 try:
                     self.actions.create_cache(live, name, query)
+                    self.counts.caches_created += 1
                 except ReadysetError as e:
+                    self.counts.caches_failed += 1
                     self.summary.problems.append(str(e))
                     self.log.warning(f"cache {name} on {live.host.endpoint}: {e}")
 
@@ -344,6 +348,7 @@ class Pass:
         self.profile_key = "+".join(p.key for p in releases)
         known = self.state.unsupported
         rows = self.admin.candidates(limit=slots + min(len(known), 10000))
+        self.counts.digests_read += len(rows)
         accepted: list[tuple[DigestRow, Remembered]] = []
         for row in rows:
             if len(accepted) >= slots:
@@ -355,6 +360,7 @@ class Pass:
             query = self.supported_query(row, settings, online[0], releases)
             if query is not None:
                 accepted.append((row, query))
+        self.counts.candidates += len(accepted)
         if not accepted:
             return []
         if not self.dry_run:
@@ -438,7 +444,9 @@ class Pass:
         for live in online:
             try:
                 self.actions.create_cache(live, name, query)
+                self.counts.caches_created += 1
             except ReadysetError as e:
+                self.counts.caches_failed += 1
                 ok = False
                 self.summary.problems.append(str(e))
                 self.log.warning(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from readyset_proxysql_scheduler import cli
+from readyset_proxysql_scheduler import cli, runner
 from readyset_proxysql_scheduler.actions import Summary
 from readyset_proxysql_scheduler.config import _KEYS
 
@@ -82,14 +82,16 @@ def test_any_document(
     garbage: str,
 ) -> None:
     ran = []
-    monkeypatch.setattr(cli.Pass, "run", lambda self: ran.append(self.config) or Summary())
+    monkeypatch.chdir(tmp_path)  # a generated relative log_file lands here
+    monkeypatch.setattr(runner, "_write_metrics", lambda *args: None)
+    monkeypatch.setattr(runner.Pass, "run", lambda self: ran.append(self.config) or Summary())
     document = {k: VALID[k] for k in base}
     document.update(extra)
     text = "\n".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in document.items())
     path = tmp_path / "generated.cnf"
     path.write_text(text + "\n" + garbage + "\n")
     monkeypatch.setattr(
-        cli.Pass, "__init__", lambda self, config, log, dry_run: setattr(self, "config", config)
+        runner.Pass, "__init__", lambda self, config, log, dry_run: setattr(self, "config", config)
     )
     code = cli.main([f"--config={path}"])
     out, err = capsys.readouterr()

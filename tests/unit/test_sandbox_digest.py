@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -404,23 +403,22 @@ def test_nul_byte_ends_the_digest_text() -> None:
     assert digest_text("SELECT 1\x00, 2") == "SELECT ?"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "INSERT INTO t VALUES " + "(1,2,3,4,5)," * 90000 + "(1,2,3,4,5)",
-        "SELECT " + "abc, " * 200000,
-        "SELECT '" + "a\\'" * 330000 + "'",
-        "SELECT 1 -- " + "- -" * 330000,
-        "SELECT " + "1+" * 500000 + "1",
-    ],
-    ids=["rows", "words", "string", "comment", "arith"],
-)
-def test_one_megabyte_is_fast(query: str) -> None:
+# Megabyte statements of each shape; how fast they are digested is measured in
+# bench/timings.py, not asserted here (a loaded machine must not fail a test).
+MEGABYTE_QUERIES = {
+    "rows": "INSERT INTO t VALUES " + "(1,2,3,4,5)," * 90000 + "(1,2,3,4,5)",
+    "words": "SELECT " + "abc, " * 200000,
+    "string": "SELECT '" + "a\\'" * 330000 + "'",
+    "comment": "SELECT 1 -- " + "- -" * 330000,
+    "arith": "SELECT " + "1+" * 500000 + "1",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MEGABYTE_QUERIES))
+def test_one_megabyte_is_cut_to_the_query_length(name: str) -> None:
+    query = MEGABYTE_QUERIES[name]
     assert len(query) >= 990_000
-    start = time.perf_counter()
-    out = digest_text(query)
-    assert time.perf_counter() - start < 2.0
-    assert len(out.encode()) <= 65000
+    assert len(digest_text(query).encode()) <= 65000
 
 
 # ------------------------------------------------------------------ hjson vectors
