@@ -107,7 +107,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import ClassVar, Optional, Union
+from typing import Callable, ClassVar, Optional, Union
 
 from readyset_proxysql_scheduler.profiles import CONSERVATIVE, Profile
 
@@ -206,15 +206,22 @@ class Cacheable:
 
 @dataclass(frozen=True)
 class NotCacheable:
-    """Why the digest text cannot be turned into a cacheable query."""
+    """Why the digest text cannot be turned into a cacheable query.
+
+    `identity`: the digest lost only literals that Readyset keeps in its cache key (a range
+    beside an equality, a select-list literal, an order-less LIMIT on a Top K release, …), so
+    Readyset's own record of the statements (SHOW PROXIED QUERIES) can still name caches that
+    serve them, literal variant by literal variant (identity.py)."""
 
     reason: str
+    identity: bool = False
 
 
 class _Reject(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, identity: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.identity = identity
 
 
 # --------------------------------------------------------------------------------------------
@@ -738,7 +745,7 @@ def _check_constant_comparison(toks: list[_Tok]) -> None:
             before = _prev_sig(toks, a)
             after = _next_sig(toks, c)
             if not _is_op(before, _ARITHMETIC_OPS) and not _is_op(after, _ARITHMETIC_OPS):
-                raise _Reject(f"constant comparison ({_render(toks[a : c + 1])})")
+                raise _Reject(f"constant comparison ({_render(toks[a : c + 1])})", True)
 
 
 @dataclass
@@ -749,8 +756,8 @@ class _Frame:
     ordered: bool = False  # an ORDER BY came before
 
 
-def _check_placeholders(toks: list[_Tok], profile: Profile) -> bool:
-    """Reject placeholders the profile's caches do not serve; return whether there is a FROM.
+def _check_placeholders(toks: list[_Tok], profile: Profile) -> tuple[bool, Optional[_Reject]]:
+    """Whether there is a FROM, and the first placeholder the profile's caches do not serve.
 
     Shallow caches make every literal a parameter, so a ``?`` is fine anywhere. Deep caches
     parameterise WHERE (judged later) and OFFSET, and serve any literal LIMIT from a ``LIMIT ?``
@@ -758,6 +765,7 @@ def _check_placeholders(toks: list[_Tok], profile: Profile) -> bool:
     """
     frames: list[_Frame] = [_Frame(True, True)]
     has_from = False
+    problem: Optional[_Reject] = None
     for i, t in enumerate(toks):
         if t.kind in (_WS, _SEP):
             continue
@@ -783,17 +791,24 @@ def _check_placeholders(toks: list[_Tok], profile: Profile) -> bool:
                 query.clause = "OFFSET"
             elif word == "WITH" and query.clause == "start":
                 query.clause = "WITH"
-        elif t.kind == _PARAM and query.clause not in _PLACEHOLDER_OK and not profile.shallow:
+        elif (
+            t.kind == _PARAM
+            and query.clause not in _PLACEHOLDER_OK
+            and not profile.shallow
+            and problem is None
+        ):
             if query.clause == "LIMIT" and query.top:
                 if profile.limit_served(query.ordered):
                     continue
-                raise _Reject(
+                problem = _Reject(
                     f"placeholder in an order-less LIMIT (Readyset {profile.key} keeps a"
-                    " literal LIMIT in the cache key: one cache per LIMIT value)"
+                    " literal LIMIT in the cache key: one cache per LIMIT value)",
+                    True,
                 )
+                continue
             where = _CLAUSES.get(query.clause, query.clause)
-            raise _Reject(f"placeholder in {where}{_deep(profile)}")
-    return has_from
+            problem = _Reject(f"placeholder in {where}{_deep(profile)}", True)
+    return has_from, problem
 
 
 def _deep(profile: Profile) -> str:
@@ -842,12 +857,14 @@ def _check_where_parameters(toks: list[_Tok], profile: Profile) -> None:
         if not profile.ranges_parameterised():
             raise _Reject(
                 f"range placeholder (Readyset {profile.key} keeps range literals; ranges are"
-                " parameterised from stable-240425)"
+                " parameterised from stable-240425)",
+                True,
             )
         if "equality" in kinds and not profile.mixed_comparisons:
             raise _Reject(
                 "equality and range placeholders together (Readyset parameterises only the"
-                " equality unless --feature-mixed-comparisons is on)"
+                " equality unless --feature-mixed-comparisons is on)",
+                True,
             )
 
 
@@ -886,7 +903,7 @@ def _check_conjunct(conjunct: list[_Tok], kinds: set[str]) -> None:
     kind = _parameter_kind(conjunct)
     if kind is None:
         text = " ".join(t.text for t in conjunct)
-        raise _Reject(f"placeholder Readyset would not parameterise ({text[:60]})")
+        raise _Reject(f"placeholder Readyset would not parameterise ({text[:60]})", True)
     kinds.add(kind)
 
 
@@ -958,7 +975,7 @@ def translate(
     try:
         return Cacheable(_translate(digest_text, settings, profile))
     except _Reject as exc:
-        return NotCacheable(exc.reason)
+        return NotCacheable(exc.reason, exc.identity)
 
 
 def _translate(digest_text: str, settings: DigestSettings, profile: Profile) -> str:
@@ -989,12 +1006,27 @@ def _translate(digest_text: str, settings: DigestSettings, profile: Profile) -> 
     _check_lost_operator(toks)
     toks = _rewrite_ellipses(toks)
     toks = _rewrite_values(toks, settings, profile)
+    # Problems an exact statement can get around are raised last: a hard one wins.
+    soft: list[_Reject] = []
     if not profile.shallow:
-        _check_constant_comparison(toks)
-    if not _check_placeholders(toks, profile):
+        _softly(soft, _check_constant_comparison, toks)
+    has_from, problem = _check_placeholders(toks, profile)
+    if not has_from:
         raise _Reject("FROM-less SELECT (Readyset caches only queries reading tables)")
-    _check_where_parameters(toks, profile)
+    soft += [problem] if problem else []
+    _softly(soft, _check_where_parameters, toks, profile)
+    if soft:
+        raise soft[0]
     return _render(toks)
+
+
+def _softly(soft: list[_Reject], check: Callable[..., None], *args: object) -> None:
+    try:
+        check(*args)
+    except _Reject as exc:
+        if not exc.identity:
+            raise
+        soft.append(exc)
 
 
 def sibling_digest_texts(

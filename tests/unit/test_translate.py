@@ -284,7 +284,7 @@ CASES: dict[str, Case] = {
         "SELECT a FROM t WHERE (x,y) IN ((?,?),(?,?),(?,?))", "!would not parameterise"
     ),
     # --- placeholder positions
-    "placeholder select list": Case("SELECT ?", "!placeholder in select list"),
+    "placeholder select list": Case("SELECT ?", "!FROM-less"),
     "placeholder select expression": Case(
         "SELECT a+? FROM t WHERE b = ?", "!placeholder in select list"
     ),

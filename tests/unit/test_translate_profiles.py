@@ -178,3 +178,30 @@ def test_refusal_names_the_release() -> None:
     result = translate("SELECT a FROM t WHERE id = ? LIMIT ?", DigestSettings(), H_TOPK)
     assert isinstance(result, NotCacheable)
     assert "unknown-release-version/deep/topk" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("profile", "digest", "identity"),
+    [
+        (A, "SELECT a FROM t WHERE cat = ? AND stock > ?", True),
+        (A, "SELECT ? AS one FROM t WHERE n = ? LIMIT ?", True),
+        (A, "SELECT a FROM t WHERE n LIKE ?", True),
+        (A, "SELECT a FROM t WHERE ?=? AND b = ?", True),
+        (H_TOPK, "SELECT a FROM t WHERE id = ? LIMIT ?", True),
+        (OLD, "SELECT a FROM t WHERE stock < ?", True),
+        (A, "SELECT a FROM t WHERE n = ? GROUP BY ?", True),
+        # what no exact statement gets around
+        (A, "SELECT ? LIMIT ?", False),  # FROM-less wins over the select-list literal
+        (A, "SELECT ? AS x FROM t WHERE a = ? FOR UPDATE", False),
+        (A, "SELECT a FROM t WHERE b IN (?,?,?,...) AND c <> ? AND d = COALESCE(?,?,...)", False),
+        (H_SHALLOW, "SELECT a FROM t WHERE n = _utf8mb4?", False),
+        (A, "SELECT a FROM t WHERE d = DATE ?", False),
+        (A, "SELECT a FROM t WHERE id = ?; SELECT 1", False),
+    ],
+)
+def test_which_refusals_readyset_identities_can_serve(
+    profile: Profile, digest: str, identity: bool
+) -> None:
+    result = translate(digest, DigestSettings(), profile)
+    assert isinstance(result, NotCacheable), result
+    assert result.identity is identity, result.reason
