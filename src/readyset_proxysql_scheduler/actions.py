@@ -83,6 +83,49 @@ class Actions:
 
         self._do(f"create cache {name} on {live.host.endpoint} (schema {query.schema})", apply)
 
+    def create_cache_from_id(self, live: Live, name: str, query_id: str) -> None:
+        def apply() -> None:
+            live.client.create_cache_from_id(name, query_id)
+            if live.caches is not None:
+                live.caches.add(name)
+
+        self._do(f"create cache {name} on {live.host.endpoint} from {query_id}", apply)
+
+    def add_learning_rule(self, rule_id: int, config: Config, row: DigestRow, now: float) -> None:
+        hostgroup = config.readyset_hostgroup
+        self._do(
+            f"add rule {rule_id}: mirrors digest {row.digest} (user {config.readyset_user},"
+            f" schema {row.schemaname}) to hostgroup {hostgroup} to learn the literal variants"
+            f" Readyset records: {row.digest_text[:200]}",
+            lambda: self.admin.insert_rule(
+                rule_id,
+                config.readyset_user,
+                row.schemaname,
+                row.digest,
+                None,
+                hostgroup,
+                rules.learning_comment(now),
+            ),
+        )
+
+    def route_variants(
+        self, rule: RuleRow, hostgroup: int, pattern: str, query_ids: list[str], now: float
+    ) -> None:
+        self._do(
+            f"route rule {rule.rule_id} (digest {rule.digest}) to hostgroup {hostgroup} for"
+            f" {len(query_ids)} cached literal variant(s) ({', '.join(query_ids)}); other"
+            " statements of the digest stay on the source",
+            lambda: self.admin.route_variants(
+                rule.rule_id, hostgroup, pattern, rules.variants_comment(now, query_ids)
+            ),
+        )
+
+    def delete_rule(self, rule: RuleRow, why: str) -> None:
+        self._do(
+            f"delete rule {rule.rule_id} (digest {rule.digest}, schema {rule.schemaname}): {why}",
+            lambda: self.admin.delete_rule(rule.rule_id),
+        )
+
     def add_rule(
         self,
         rule_id: int,
@@ -130,13 +173,13 @@ class Actions:
             lambda: self.admin.set_rule_active(rule.rule_id, active),
         )
 
-    def drop_cache(self, live: Live, name: str) -> None:
+    def drop_cache(self, live: Live, name: str, why: str = "no rule uses it") -> None:
         def apply() -> None:
             live.client.drop_cache(name)
             if live.caches is not None:
                 live.caches.discard(name)
 
-        self._do(f"drop cache {name} on {live.host.endpoint}: no rule uses it", apply)
+        self._do(f"drop cache {name} on {live.host.endpoint}: {why}", apply)
 
     def load_and_save_rules(self) -> None:
         def apply() -> None:

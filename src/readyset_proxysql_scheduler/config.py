@@ -87,6 +87,8 @@ class Config:
     # What the Readyset hosts run, when it cannot be seen from them (profiles.py).
     readyset_cache_mode: str = "auto"
     readyset_topk: str = "auto"
+    # Mirror digests that need Readyset's own identities, then cache their literal variants.
+    learn_literal_variants: bool = True
     # Operator tools: where each pass writes its Prometheus text file, and where log lines go
     # instead of stdout/stderr (ProxySQL's scheduler keeps its children's output in its own log).
     metrics_file: Optional[str] = None
@@ -213,6 +215,7 @@ _KEYS: dict[str, tuple[Parser, bool]] = {
     "readyset_ssl": (_boolean, False),
     "readyset_cache_mode": (_choice({"auto": "auto", "deep": "deep", "shallow": "shallow"}), False),
     "readyset_topk": (_choice({"auto": "auto", "on": "on", "off": "off"}), False),
+    "learn_literal_variants": (_boolean, False),
     "metrics_file": (_nonempty, False),
     "log_file": (_nonempty, False),
 }

@@ -38,6 +38,10 @@ _TOKEN = re.compile(
 
 _COMPARE_FLIP = {"=": "=", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _VALUE_WORDS = frozenset(("null", "true", "false"))
+_NOT_CALLS = frozenset(
+    "in exists not and or on using values from join where select any all some over as"
+    " when then else by".split()
+)
 _BEFORE_VALUE = frozenset(
     "= != < > <= >= <=> + - * / % , ( and or not in like between then when else select by"
     " limit offset".split()
@@ -52,7 +56,7 @@ _EDGE = r"(?:\s|/\*.*?\*/)*"  # comments an ORM adds before or after the stateme
 
 @dataclass(frozen=True)
 class Tok:
-    kind: str  # word, str, num, param, op
+    kind: str  # word, func, str, num, param, op
     text: str  # words lowercased and unquoted; other tokens as written
     n: int = field(default=-1, compare=False)  # params: their position in the text
 
@@ -96,6 +100,8 @@ def tokens(text: str) -> list[Tok]:
             out.append(Tok(kind, raw, params))
             params += 1
             continue
+        if raw == "(" and out and out[-1].kind == "word" and out[-1].text not in _NOT_CALLS:
+            out[-1] = Tok("func", out[-1].text)  # a function's name, not a column's
         if kind in ("ws", "comment") or raw in ("(", ")", ";"):
             continue
         if kind == "bq":
@@ -119,7 +125,8 @@ def _unary(out: list[Tok]) -> bool:
 
 
 def _unqualify(toks: list[Tok]) -> list[Tok]:
-    """`shop.t.col` → `col`: Readyset qualifies columns and tables by itself from stable-260331."""
+    """`shop.t.col` → `col`, `t.*` → `*`: Readyset qualifies columns and tables by itself from
+    stable-260331."""
     out: list[Tok] = []
     i = 0
     while i < len(toks):
@@ -129,7 +136,7 @@ def _unqualify(toks: list[Tok]) -> list[Tok]:
             and out
             and out[-1].kind == "word"
             and i + 1 < len(toks)
-            and toks[i + 1].kind == "word"
+            and (toks[i + 1].kind == "word" or toks[i + 1].text == "*")
         ):
             out[-1] = toks[i + 1]
             i += 2
@@ -182,6 +189,8 @@ def match(digest_text: str, proxied_text: str) -> Optional[tuple[Optional[str], 
             # `*` expanded by Readyset into a column list: skip to the digest's next token
             following = d[i + 1] if i + 1 < len(d) else None
             while j < len(p) and (following is None or p[j] != following):
+                if p[j].text != "*" and p[j].text != "," and (p[j].kind != "word" or p[j].value):
+                    return None  # a column list holds column names only
                 j += 1
             i += 1
             continue

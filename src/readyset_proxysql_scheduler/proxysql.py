@@ -64,6 +64,16 @@ PROMOTE_RULE = (
     "UPDATE mysql_query_rules SET mirror_hostgroup = NULL, destination_hostgroup = {hostgroup},"
     " comment = {comment} WHERE rule_id = {rule_id}"
 )
+ROUTE_VARIANTS = (
+    "UPDATE mysql_query_rules SET mirror_hostgroup = NULL, destination_hostgroup = {hostgroup},"
+    " match_pattern = {pattern}, re_modifiers = 'CASELESS', negate_match_pattern = 0,"
+    " comment = {comment} WHERE rule_id = {rule_id}"
+)
+DELETE_RULE = "DELETE FROM mysql_query_rules WHERE rule_id = {rule_id}"
+DIGEST_TEXT = (
+    "SELECT digest_text FROM stats_mysql_query_digest"
+    " WHERE digest = {digest} AND schemaname = {schemaname} LIMIT 1"
+)
 SET_RULE_ACTIVE = "UPDATE mysql_query_rules SET active = {active} WHERE rule_id = {rule_id}"
 LOAD_RULES = "LOAD MYSQL QUERY RULES TO RUNTIME"
 SAVE_RULES = "SAVE MYSQL QUERY RULES TO DISK"
@@ -299,6 +309,24 @@ class Admin:
 
     def promote_rule(self, rule_id: int, hostgroup: int, comment: str) -> None:
         self.execute(render(PROMOTE_RULE, rule_id=rule_id, hostgroup=hostgroup, comment=comment))
+
+    def route_variants(self, rule_id: int, hostgroup: int, pattern: str, comment: str) -> None:
+        self.execute(
+            render(
+                ROUTE_VARIANTS,
+                rule_id=rule_id,
+                hostgroup=hostgroup,
+                pattern=pattern,
+                comment=comment,
+            )
+        )
+
+    def delete_rule(self, rule_id: int) -> None:
+        self.execute(render(DELETE_RULE, rule_id=rule_id))
+
+    def digest_text(self, digest: str, schemaname: str) -> Optional[str]:
+        rows = self.execute(render(DIGEST_TEXT, digest=digest, schemaname=schemaname))
+        return str(rows[0][0]) if rows else None
 
     def set_rule_active(self, rule_id: int, active: bool) -> None:
         self.execute(render(SET_RULE_ACTIVE, rule_id=rule_id, active=1 if active else 0))

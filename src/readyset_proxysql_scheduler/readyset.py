@@ -13,12 +13,16 @@ from typing import Any, Optional
 
 import pymysql
 
+from readyset_proxysql_scheduler.identity import Proxied
+
 SHOW_STATUS = "SHOW READYSET STATUS"
 SHOW_VERSION = "SHOW READYSET VERSION"
 USE = "USE {schema}"
 EXPLAIN = "EXPLAIN CREATE CACHE FROM {query}"
 CREATE_CACHE = "CREATE CACHE {name} FROM {query}"
 SHOW_CACHES = "SHOW CACHES"
+SHOW_PROXIED = "SHOW PROXIED QUERIES"
+CREATE_CACHE_FROM_ID = "CREATE CACHE {name} FROM {query_id}"
 DROP_CACHE = "DROP CACHE {name}"
 
 
@@ -183,6 +187,27 @@ class Readyset:
         self.use(schema)
         self._query(CREATE_CACHE.format(name=_plain_name(name), query=query))
 
+    def proxied_queries(self) -> list[Proxied]:
+        """SHOW PROXIED QUERIES: id, Readyset's text, support and (where there is one) count;
+        columns are read by position, which every release keeps."""
+        _, rows = self._query(SHOW_PROXIED)
+        out = []
+        for r in rows:
+            if len(r) < 3:
+                continue
+            try:
+                count = int(r[3]) if len(r) > 3 and r[3] is not None else 0
+            except (TypeError, ValueError):
+                count = 0
+            out.append(Proxied(str(r[0]), str(r[1]), str(r[2]), count))
+        return out
+
+    def create_cache_from_id(self, name: str, query_id: str) -> None:
+        """CREATE CACHE FROM q_<id>: the statement and schema this host recorded under that id."""
+        if not _QUERY_ID.match(query_id):
+            raise ValueError(f"invalid query id {query_id!r}")
+        self._query(CREATE_CACHE_FROM_ID.format(name=_plain_name(name), query_id=query_id))
+
     def cache_names(self) -> set[str]:
         names, rows = self._query(SHOW_CACHES)
         column = next((i for i, n in enumerate(names) if n in ("cache name", "name")), 1)
@@ -193,6 +218,7 @@ class Readyset:
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_QUERY_ID = re.compile(r"^q_[0-9a-f]{1,16}$")
 
 
 def _plain_name(name: str) -> str:

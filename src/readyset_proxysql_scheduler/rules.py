@@ -28,6 +28,11 @@ MIRROR = "Mirror by readyset scheduler at: "
 # Marks a rule that routes the digest of the same query with an IN-list of another length
 # (it uses that query's cache and does not count toward number_of_queries).
 SIBLING = "; IN-list sibling of "
+# A mirror rule without a cache: its statements reach Readyset, which records them in SHOW
+# PROXIED QUERIES, so that caches can be made from Readyset's own identities (identity.py).
+LEARNING = "; learning literal variants"
+# A routing rule with a match_pattern: only the literal variants cached are sent to Readyset.
+VARIANTS = "; literal variants "
 _STAMP = re.compile(r"at: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})( UTC)?")
 _SIBLING = re.compile(re.escape(SIBLING) + r"(0x[0-9A-Fa-f]{1,16})")
 
@@ -44,6 +49,14 @@ def added_comment(now: float, sibling_of: Optional[str] = None) -> str:
     return ADDED + stamp(now) + (SIBLING + sibling_of if sibling_of else "")
 
 
+def learning_comment(now: float) -> str:
+    return MIRROR + stamp(now) + LEARNING
+
+
+def variants_comment(now: float, query_ids: Sequence[str]) -> str:
+    return ADDED + stamp(now) + VARIANTS + ",".join(query_ids)
+
+
 def mirror_comment(now: float, sibling_of: Optional[str] = None) -> str:
     return MIRROR + stamp(now) + (SIBLING + sibling_of if sibling_of else "")
 
@@ -53,11 +66,31 @@ def sibling_of(comment: str) -> Optional[str]:
     return match.group(1) if match else None
 
 
+_VARIANT_IDS = re.compile(re.escape(VARIANTS) + r"(q_[0-9a-f]+(?:,q_[0-9a-f]+)*)")
+
+
+def variant_ids(comment: str) -> Optional[list[str]]:
+    """The query ids a variant rule routes; None for a rule that routes its whole digest."""
+    match = _VARIANT_IDS.search(comment)
+    return match.group(1).split(",") if match else None
+
+
+def routed_at(comment: str) -> Optional[float]:
+    """Epoch seconds written in an `Added by readyset scheduler at:` comment."""
+    if not comment.startswith(ADDED):
+        return None
+    return _stamp_time(comment, len(ADDED) - 4)
+
+
 def mirrored_at(comment: str) -> Optional[float]:
     """Epoch seconds written in a `Mirror by readyset scheduler at:` comment."""
     if not comment.startswith(MIRROR):
         return None
-    match = _STAMP.search(comment, len(MIRROR) - 4)
+    return _stamp_time(comment, len(MIRROR) - 4)
+
+
+def _stamp_time(comment: str, start: int) -> Optional[float]:
+    match = _STAMP.search(comment, start)
     if match is None:
         return None
     try:
@@ -76,6 +109,11 @@ class Owned:
     rule: RuleRow
     mirror: bool  # still mirroring, not yet routing
     sibling_of: Optional[str] = None  # the digest whose query (and cache) this rule routes
+
+    @property
+    def learning(self) -> bool:
+        """Mirrors the digest to Readyset, without a cache, to learn its literal variants."""
+        return self.mirror and LEARNING in self.rule.comment
 
     @property
     def cache_digest(self) -> Optional[str]:
@@ -99,10 +137,11 @@ def owned(rules: Iterable[RuleRow], readyset_hostgroup: int) -> list[Owned]:
 
 
 def due_for_promotion(rules: Sequence[Owned], warmup_s: int, now: float) -> list[Owned]:
-    """Mirror rules whose warm-up has passed (all of them when warm-up is now 0)."""
+    """Mirror rules whose warm-up has passed (all of them when warm-up is now 0); rules learning
+    literal variants have no cache to promote to and are left to the identity step."""
     due = []
     for item in rules:
-        if not item.mirror:
+        if not item.mirror or item.learning:
             continue
         since = mirrored_at(item.rule.comment)
         if since is None or now - since >= warmup_s:

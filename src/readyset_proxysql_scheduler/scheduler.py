@@ -16,13 +16,14 @@ and `translate.translate` are pure; `Actions` carries out (or, in a dry run, onl
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from readyset_proxysql_scheduler import health, hosts, profiles, rules
 from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import Actions, Live, Summary, cache_name
 from readyset_proxysql_scheduler.config import Config, OperationMode
 from readyset_proxysql_scheduler.counts import PassCounts
+from readyset_proxysql_scheduler.learning import Learning, variant_names
 from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
@@ -31,7 +32,7 @@ from readyset_proxysql_scheduler.rules import Owned
 from readyset_proxysql_scheduler.state import HostFacts, Remembered, refusal_key
 
 if TYPE_CHECKING:
-    from readyset_proxysql_scheduler.translate import DigestSettings
+    from readyset_proxysql_scheduler.translate import DigestSettings, NotCacheable
 
 
 class PassTimeout(Exception):
@@ -61,6 +62,7 @@ class Pass:
         self.state_changed = False
         self.live: list[Live] = []
         self.profile_key = ""
+        self.releases: list[Profile] = []
         self._rules: Optional[list[RuleRow]] = None
         self.rules_changed = self.state.rules_dirty
         if self.rules_changed:
@@ -191,8 +193,13 @@ class Pass:
 
     def reconcile_caches(self, online: list[Live]) -> None:
         """Give these hosts every cache the scheduler's rules use."""
-        ruled = self.ruled(rules.owned(self.rules(), self.config.readyset_hostgroup))
-        wanted = {n: q for n, q in self.state.queries.items() if (q.digest, q.schema) in ruled}
+        ours = rules.owned(self.rules(), self.config.readyset_hostgroup)
+        ruled, variants = self.ruled(ours), variant_names(ours)
+        wanted = {
+            n: q
+            for n, q in self.state.queries.items()
+            if n in variants or (not n.startswith("v_") and (q.digest, q.schema) in ruled)
+        }
         if not wanted or not online:
             return
         for live in online:
@@ -297,6 +304,12 @@ class Pass:
             return
         all_rules = self.rules()
         ours = rules.owned(all_rules, c.readyset_hostgroup)
+        self.releases = self.detect_profiles(online)
+        self.profile_key = "+".join(p.key for p in self.releases)
+        # Readyset's own record first: rules it does not serve go, learned variants get routed.
+        learning = Learning(self, ours)
+        self.rules_changed |= learning.verify(online, ours)
+        self.rules_changed |= learning.advance(online, ours)
         for item in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
             self.mark_rules_dirty(True)
             self.actions.promote(item, c.readyset_hostgroup, self.now)
@@ -308,19 +321,25 @@ class Pass:
             self.check_time("query discovery")
             added = self.add_queries(online, all_rules, slots)
             self.rules_changed |= bool(added)
-        self.drop_orphans(online, self.ruled(ours) | set(added))
+        self.drop_orphans(
+            online, self.ruled(ours) | set(added), variant_names(ours) | learning.routed
+        )
 
     @staticmethod
     def ruled(ours: list[Owned]) -> set[tuple[str, str]]:
         """(digest, schema) of every query the scheduler's rules send to Readyset."""
         return {(o.cache_digest, o.rule.schemaname or "") for o in ours if o.cache_digest}
 
-    def drop_orphans(self, online: list[Live], ruled: set[tuple[str, str]]) -> None:
+    def drop_orphans(
+        self, online: list[Live], ruled: set[tuple[str, str]], variants: set[str]
+    ) -> None:
         """Caches the scheduler made that none of its rules uses (the rule was deleted, a run
         died before writing it, a host refused the cache) are dropped from every online host,
         so nothing is left that nobody owns. A still-hot query is simply found again."""
         for name, query in sorted(self.state.queries.items()):
-            if (query.digest, query.schema) in ruled:
+            if name in variants or (
+                not name.startswith("v_") and (query.digest, query.schema) in ruled
+            ):
                 continue
             for live in online:
                 if live.caches is not None and name not in live.caches:
@@ -344,25 +363,33 @@ class Pass:
 
         c = self.config
         settings = DigestSettings.from_variables(self.admin.digest_variables())
-        releases = self.detect_profiles(online)
-        self.profile_key = "+".join(p.key for p in releases)
+        releases = self.releases
         known = self.state.unsupported
         rows = self.admin.candidates(limit=slots + min(len(known), 10000))
         self.counts.digests_read += len(rows)
         accepted: list[tuple[DigestRow, Remembered]] = []
+        learn: list[DigestRow] = []
         for row in rows:
-            if len(accepted) >= slots:
+            if len(accepted) + len(learn) >= slots:
                 break
             refused = known.get(refusal_key(row.digest, row.schemaname))
             if refused is not None and refused.profile == self.profile_key:
                 continue  # asked already, of these same releases
             self.check_time(f"asking Readyset about {row.digest}")
             query = self.supported_query(row, settings, online[0], releases)
-            if query is not None:
+            if isinstance(query, Remembered):
                 accepted.append((row, query))
-        self.counts.candidates += len(accepted)
-        if not accepted:
+            elif query is not None:
+                learn.append(row)
+        self.counts.candidates += len(accepted) + len(learn)
+        if not accepted and not learn:
             return []
+        if learn and not self.dry_run:
+            for row in learn:
+                self.state.learning[refusal_key(row.digest, row.schemaname)] = Remembered(
+                    row.schemaname, row.digest_text, self.now, digest=row.digest
+                )
+            self.state_changed = True
         if not self.dry_run:
             # Recorded before any cache exists, in one write: a run killed in between leaves
             # caches the next pass adopts or drops, never unknown ones.
@@ -375,7 +402,7 @@ class Pass:
             for row, query in accepted
             if self.create_everywhere(online, cache_name(row.digest, row.schemaname), query)
         ]
-        if not chosen:
+        if not chosen and not learn:
             return []
         taken = {(r.digest, r.schemaname or "") for r in all_rules if r.digest}
         taken |= {(row.digest, row.schemaname) for row in chosen}
@@ -386,27 +413,42 @@ class Pass:
             for found in in_list_siblings(row, settings, here):
                 new.append((row, found))
                 taken.add((found[0], row.schemaname))
-        placement = rules.place(all_rules, len(new))
+        placement = rules.place(all_rules, len(new) + len(learn))
         if placement.warning:
             self.log.warning(placement.warning)
         self.mark_rules_dirty(True)
         for rule_id, (row, sibling) in zip(placement.ids, new):
             self.actions.add_rule(rule_id, c, row, self.now, sibling)
-        return [(row.digest, row.schemaname) for row in chosen]
+        for rule_id, row in zip(placement.ids[len(new) :], learn):
+            self.actions.add_learning_rule(rule_id, c, row, self.now)
+        return [(row.digest, row.schemaname) for row in chosen + learn]
 
     def supported_query(
         self, row: DigestRow, settings: DigestSettings, host: Live, found: list[Profile]
-    ) -> Optional[Remembered]:
+    ) -> Union[Remembered, NotCacheable, None]:
+        """The query to cache; a NotCacheable whose literal variants Readyset's own identities
+        can serve (learning.py); None when refused (logged and remembered)."""
         from readyset_proxysql_scheduler.discovery import supported
         from readyset_proxysql_scheduler.translate import Cacheable, translate
 
         texts = set()
+        learnable: Optional[NotCacheable] = None
         for profile in found or [profiles.CONSERVATIVE]:
             outcome = translate(row.digest_text, settings, profile)
-            if not isinstance(outcome, Cacheable):
+            if isinstance(outcome, Cacheable):
+                texts.add(outcome.query)
+            elif outcome.identity and self.config.learn_literal_variants:
+                learnable = learnable or outcome
+            else:
                 self.remember_unsupported(row, f"not cacheable: {outcome.reason}")
                 return None
-            texts.add(outcome.query)
+        if learnable is not None:
+            self.log.note(
+                f"digest {row.digest} (schema {row.schemaname}) cannot be cached from its text"
+                f" ({learnable.reason}): mirroring it to learn the literal variants Readyset"
+                f" records: {row.digest_text[:200]}"
+            )
+            return learnable
         if len(texts) > 1:
             self.remember_unsupported(
                 row, "not cacheable: the online Readyset hosts need different query texts"
@@ -432,9 +474,12 @@ class Pass:
             f"digest {row.digest} (schema {row.schemaname}) skipped, {reason}:"
             f" {row.digest_text[:200]}"
         )
+        self.remember_refusal(row.digest, row.schemaname, reason)
+
+    def remember_refusal(self, digest: str, schema: str, reason: str) -> None:
         if not self.dry_run:
-            self.state.unsupported[refusal_key(row.digest, row.schemaname)] = Remembered(
-                row.schemaname, reason, self.now, self.profile_key
+            self.state.unsupported[refusal_key(digest, schema)] = Remembered(
+                schema, reason, self.now, self.profile_key
             )
             self.state_changed = True
 

@@ -2,7 +2,8 @@
 
 - `unsupported`: by `<digest>/<schema>`, digests Readyset refused or that cannot be turned into
   a query, with the reason, so they are not asked again every pass. Delete the file to ask again.
-- `queries`: by cache name, the digest, query text and schema behind each cache the scheduler
+- `queries`: by cache name (`d_<digest>_<schema>`, or `v_<query id>` for a literal variant
+  learned from Readyset), the digest, query text and schema behind each cache the scheduler
   created, so a Readyset host that was down when a cache was made gets it later.
 - `offline_soft`: hosts the scheduler itself set OFFLINE_SOFT (maintenance mode); any other
   OFFLINE_SOFT host was set by a person and is left alone.
@@ -10,6 +11,8 @@
   these are switched back on.
 - `rules_dirty`: rules were written but not yet loaded to runtime (a run died in between);
   the next pass loads them.
+- `learning`: by `<digest>/<schema>`, the digest text of each digest whose literal variants are
+  being learned from Readyset (or were: kept while its variant rule lives), see learning.py.
 - `hosts`: per Readyset host, its release and probed cache mode with the `Last started
   Controller` time they were read at, so steady passes do not ask again (profiles.py).
 
@@ -51,6 +54,7 @@ class State:
     deactivated: set[int] = field(default_factory=set)
     rules_dirty: bool = False
     hosts: dict[str, HostFacts] = field(default_factory=dict)
+    learning: dict[str, Remembered] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +65,7 @@ class State:
             "deactivated": sorted(self.deactivated),
             "rules_dirty": self.rules_dirty,
             "hosts": {k: vars(v) for k, v in sorted(self.hosts.items())},
+            "learning": {k: vars(v) for k, v in sorted(self.learning.items())},
         }
 
 
@@ -87,11 +92,11 @@ def _queries(data: Any) -> dict[str, Remembered]:
     """Caches by name; a file written before caches were per schema keys them by digest."""
     out = {}
     for key, value in _remembered(data).items():
-        if key.startswith("d_"):
-            out[key] = value
-        else:  # the older layout: the cache is d_<digest>
+        if key.lower().startswith("0x"):  # the older layout: by digest, the cache d_<digest>
             value.digest = key
             out["d_" + key] = value
+        else:
+            out[key] = value
     return out
 
 
@@ -128,6 +133,7 @@ def load(path: str) -> tuple[State, str]:
             deactivated={int(x) for x in data.get("deactivated", []) if isinstance(x, int)},
             rules_dirty=bool(data.get("rules_dirty", False)),
             hosts=_hosts(data.get("hosts")),
+            learning=_remembered(data.get("learning")),
         ),
         "",
     )

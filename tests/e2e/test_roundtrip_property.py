@@ -489,6 +489,8 @@ def test_generated_shapes_round_trip(sandbox_d: Sandbox, tmp_path: Path) -> None
         pass_timeout_s=120,
         query_timeout_s=30,
         state_file=state_path,
+        # one pass per batch: digest-text caches only; learning has its own tests
+        learn_literal_variants=False,
     )
     tally = Tally()
     strict = os.environ.get("RPS_ROUNDTRIP_STRICT") == "1"
@@ -522,7 +524,10 @@ def test_found_classes_stay_fixed(sandbox_d: Sandbox, tmp_path: Path, feature: s
     first, fresh = KNOWN_EXAMPLES[feature]
     state_path = str(tmp_path / "scheduler.state.json")
     config_path = sandbox_d.scheduler_config(
-        tmp_path / "scheduler.cnf", number_of_queries=1000, state_file=state_path
+        tmp_path / "scheduler.cnf",
+        number_of_queries=1000,
+        state_file=state_path,
+        learn_literal_variants=False,
     )
     shape = Shape.fixed(first, fresh, feature)
     [result], warnings = run_batch(sandbox_d, config_path, state_path, [shape])

@@ -85,6 +85,9 @@ def test_match(digest: str, proxied: str, kept: tuple) -> None:
         ("SELECT a FROM t WHERE k = ? ORDER BY a", "SELECT a FROM t WHERE k = $1"),  # ORDER BY lost
         ("SELECT a FROM t WHERE k IN (?)", "SELECT a FROM t WHERE k = b"),
         ("SELECT a FROM t WHERE k = ?", ""),
+        # `*` stands for a column list, not for a literal or an expression
+        ("SELECT t.* FROM t WHERE k = ? LIMIT ?", "SELECT 1 AS a FROM t WHERE t.k = $1"),
+        ("SELECT * FROM t WHERE k = ?", "SELECT count(*) FROM t WHERE k = $1"),
     ],
 )
 def test_no_match(digest: str, proxied: str) -> None:

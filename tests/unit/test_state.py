@@ -17,6 +17,8 @@ def test_round_trip(tmp_path: Path) -> None:
         "shop", "why", 1.5, "stable-250123/deep/no-topk"
     )
     s.queries["d_0xB_shop"] = Remembered("shop", "SELECT 1 FROM t", 2.0, digest="0xB")
+    s.queries["v_5ec87eb8be3bce1a"] = Remembered("shop", "SELECT a FROM t WHERE b = $1", 3.0)
+    s.learning["0xC/shop"] = Remembered("shop", "SELECT a FROM t WHERE b = ? AND c > ?", 4.0)
     s.hosts["h:3307"] = HostFacts("2026-01-01 00:00:00 UTC", "stable-260423", "shallow")
     s.offline_soft.add("h:3307")
     s.deactivated.add(7)
