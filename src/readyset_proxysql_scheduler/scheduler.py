@@ -295,9 +295,12 @@ class Pass:
         if not online:
             self.log.info("no online Readyset host: no discovery this pass")
             return
+        judged = self.manage_lifecycle(online)
         all_rules = self.rules()
         ours = rules.owned(all_rules, c.readyset_hostgroup)
         for item in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
+            if item.rule.rule_id in judged:
+                continue  # promoted, or not, on evidence (lifecycle.py)
             self.mark_rules_dirty(True)
             self.actions.promote(item, c.readyset_hostgroup, self.now)
             self.rules_changed = True
@@ -309,6 +312,20 @@ class Pass:
             added = self.add_queries(online, all_rules, slots)
             self.rules_changed |= bool(added)
         self.drop_orphans(online, self.ruled(ours) | set(added))
+
+    # --- lifecycle (issue 11): decisions in lifecycle.py, carried out by upkeep.py ---
+
+    def manage_lifecycle(self, online: list[Live]) -> set[int]:
+        """Promote on evidence, demote, evict, replace, repair; the mirror rules it judged."""
+        from readyset_proxysql_scheduler.upkeep import Upkeep
+
+        self.upkeep = Upkeep(self)
+        return self.upkeep.run(online)
+
+    def order_candidates(self, rows: list[DigestRow]) -> list[DigestRow]:
+        """Discovery's candidates, recently hottest first, without denied or idle ones."""
+        upkeep = getattr(self, "upkeep", None)
+        return rows if upkeep is None else upkeep.order_candidates(rows)
 
     @staticmethod
     def ruled(ours: list[Owned]) -> set[tuple[str, str]]:
@@ -347,7 +364,7 @@ class Pass:
         releases = self.detect_profiles(online)
         self.profile_key = "+".join(p.key for p in releases)
         known = self.state.unsupported
-        rows = self.admin.candidates(limit=slots + min(len(known), 10000))
+        rows = self.order_candidates(self.admin.candidates(limit=slots + min(len(known), 10000)))
         self.counts.digests_read += len(rows)
         accepted: list[tuple[DigestRow, Remembered]] = []
         for row in rows:

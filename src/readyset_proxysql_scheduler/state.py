@@ -12,6 +12,8 @@
   the next pass loads them.
 - `hosts`: per Readyset host, its release and probed cache mode with the `Last started
   Controller` time they were read at, so steady passes do not ask again (profiles.py).
+- `tracks`: by `<digest>/<schema>`, the digest's counters as last read and its recent deltas
+  (history.py): the scheduler's queries and the hottest candidates only, so the file stays small.
 
 A refusal is remembered with the release profile that refused it (`profile`): after an upgrade
 or a mode change the digest is asked again.
@@ -25,6 +27,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from readyset_proxysql_scheduler import history
 
 
 @dataclass
@@ -51,6 +55,7 @@ class State:
     deactivated: set[int] = field(default_factory=set)
     rules_dirty: bool = False
     hosts: dict[str, HostFacts] = field(default_factory=dict)
+    tracks: dict[str, history.Track] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +66,7 @@ class State:
             "deactivated": sorted(self.deactivated),
             "rules_dirty": self.rules_dirty,
             "hosts": {k: vars(v) for k, v in sorted(self.hosts.items())},
+            "tracks": {k: history.to_json(v) for k, v in sorted(self.tracks.items())},
         }
 
 
@@ -109,6 +115,16 @@ def _hosts(data: Any) -> dict[str, HostFacts]:
     return out
 
 
+def _tracks(data: Any) -> dict[str, history.Track]:
+    out = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            track = history.from_json(value)
+            if track is not None and "/" in str(key):
+                out[str(key)] = track
+    return out
+
+
 def load(path: str) -> tuple[State, str]:
     """The remembered state, and a warning when the file was unreadable (then start empty)."""
     try:
@@ -128,6 +144,7 @@ def load(path: str) -> tuple[State, str]:
             deactivated={int(x) for x in data.get("deactivated", []) if isinstance(x, int)},
             rules_dirty=bool(data.get("rules_dirty", False)),
             hosts=_hosts(data.get("hosts")),
+            tracks=_tracks(data.get("tracks")),
         ),
         "",
     )
