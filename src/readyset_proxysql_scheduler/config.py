@@ -204,7 +204,7 @@ def _deny(value: Any) -> tuple[str, ...]:
     for item in value:
         text = _nonempty(item)
         head = text.partition("/")[0]
-        if not re.fullmatch(r"0x[0-9A-Fa-f]{1,16}", head):
+        if not re.fullmatch(r"0[xX][0-9A-Fa-f]{1,16}", head):
             try:
                 re.compile(text)
             except re.error as e:

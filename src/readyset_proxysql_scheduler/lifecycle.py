@@ -74,7 +74,7 @@ class DenyEntry:
     @classmethod
     def parse(cls, text: str) -> DenyEntry:
         head, _, schema = text.partition("/")
-        if re.fullmatch(r"0x[0-9A-Fa-f]{1,16}", head):
+        if re.fullmatch(r"0[xX][0-9A-Fa-f]{1,16}", head):
             return cls(digest=head.upper().replace("0X", "0x"), schema=schema or None)
         re.compile(text)  # raises re.error for a bad pattern
         return cls(pattern=text)
