@@ -23,8 +23,8 @@ So a reset or a restart is never read as negative traffic, and traffic after it 
 Deltas go into time buckets (`bucket_s` wide, dropped after `keep_s`): the window sums that
 replacement ranks by. Two evidence accumulators serve the warm-up (`trial`) and the routed
 digest's watch (`judged`); lifecycle.py opens and reads them. Only Readyset-side executions
-after the first read that found the Readyset row count toward `trial`, so the first mirrored
-executions, which pay for ProxySQL opening its mirror connections, are left out.
+of the pass in which the Readyset row first shows are left out of `trial`: the first mirrored
+executions pay for ProxySQL opening its mirror connections.
 """
 
 from __future__ import annotations
@@ -151,7 +151,10 @@ def observe(
     if source.count or readyset.count:
         _add_bucket(track, read_at if read_at is not None else now, now, source, readyset, bucket_s)
     track.buckets = [b for b in track.buckets if b[1] > now - keep_s]
-    if track.trial_stamp is not None and readyset_seen_before:
+    # The pass in which the Readyset row first shows holds the mirror connections' opening:
+    # left out. A Readyset row that never shows (every mirror failed) leaves the source's count.
+    first_mirrors = not readyset_seen_before and any(k.startswith(READYSET + ":") for k in rows)
+    if track.trial_stamp is not None and not first_mirrors:
         track.trial = [
             track.trial[0] + source.count,
             track.trial[1] + source.sum_time_us,

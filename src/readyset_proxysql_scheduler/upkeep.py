@@ -48,11 +48,10 @@ class Upkeep:
         self.p = p
         self.policy = lifecycle.Policy.from_config(p.config)
         self.preferred: list[DigestRow] = []  # candidates, hottest first (replacements first)
-        self.inactive: set[Key] = set()  # candidates idle for evict_after_s
 
     def run(self, online: list[Live]) -> set[int]:
-        """Carry out this pass's decisions; the ids of mirror rules the old warm-up loop must
-        leave alone (the lifecycle judges them)."""
+        """Carry out this pass's decisions; the ids of the rules it judged, which the plain
+        warm-up promotion must leave alone (a rule demoted here is a mirror due at once)."""
         p, c, policy = self.p, self.p.config, self.policy
         now = p.now
         ours = rules.owned(p.rules(), c.readyset_hostgroup)
@@ -162,7 +161,7 @@ class Upkeep:
         self._rank(tracks, best, targets, ours_keys)
         self._keep(tracks, ours_keys)
         p.state_changed = True
-        return {i for q in queries if q.mirror for i in q.rule_ids}
+        return {i for q in queries for i in q.rule_ids}
 
     # --- the candidates discovery tries first ---
 
@@ -181,7 +180,6 @@ class Upkeep:
             if lifecycle.denied(policy, key[0], key[1], row.digest_text) is not None:
                 continue
             if policy.evict_after_s and row.last_seen < now - policy.evict_after_s:
-                self.inactive.add(key)
                 continue
             scored.append((-self._score(key, tracks.get(key), row), key))
         scored.sort()
@@ -205,19 +203,11 @@ class Upkeep:
         return value
 
     def order_candidates(self, rows: list[DigestRow]) -> list[DigestRow]:
-        """Discovery's candidates: the recently hottest first, then the rest of its own read;
-        denied ones and ones idle for evict_after_s never."""
-        policy = self.policy
-        seen = {(r.digest, r.schemaname) for r in self.preferred}
-        out = list(self.preferred)
-        for row in rows:
-            key = (row.digest, row.schemaname)
-            if key in seen or key in self.inactive:
-                continue
-            if lifecycle.denied(policy, row.digest, row.schemaname, row.digest_text) is not None:
-                continue
-            out.append(row)
-        return out
+        """Discovery's candidates: the digests executed within replace_window_s (this pass's
+        sample), recently hottest first; never denied ones, ones idle for evict_after_s, or a
+        query whose rule this pass removed. Discovery's own read (`rows`, ranked on counters
+        since ProxySQL started) would bring back yesterday's hot set."""
+        return list(self.preferred)
 
     # --- what is kept ---
 

@@ -134,3 +134,10 @@ def test_json_round_trip_and_bad_input() -> None:
     assert odd.buckets == [[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]]
     assert (odd.trial, odd.judged, odd.bad_windows, odd.trial_stamp) == ([0] * 4, [0, 0], 0, None)
     assert (odd.last_active, odd.source_mean_us) == (0.0, None)
+
+
+def test_trial_counts_the_source_when_every_mirror_fails() -> None:
+    track, _ = observe(None, {"s:0x1/db": side(10, 100)}, T0, 300, 3600)
+    track.trial_stamp = T0
+    track, _ = observe(track, {"s:0x1/db": side(30, 300)}, T0 + 10, 300, 3600)
+    assert track.trial == [20, 200, 0, 0]
