@@ -103,6 +103,17 @@ class Track:
         return source, readyset
 
 
+def executions(track: Track, since: float) -> Counts:
+    """The digest's executions in the buckets that end after `since`, each counted once: while
+    mirrored a statement runs on both sides, so each bucket counts its busier side."""
+    out = Counts()
+    for b in track.buckets:
+        if b[1] > since:
+            side = 2 if b[2] >= b[5] else 5
+            out += Counts(int(b[side]), int(b[side + 1]), int(b[side + 2]))
+    return out
+
+
 def row_delta(
     prev: Optional[Side], cur: Optional[Side], read_at: Optional[float]
 ) -> tuple[Counts, bool]:

@@ -41,7 +41,7 @@ from typing import Optional
 
 from readyset_proxysql_scheduler import rules
 from readyset_proxysql_scheduler.config import Config, DiscoveryMode
-from readyset_proxysql_scheduler.history import Counts, Delta, Track
+from readyset_proxysql_scheduler.history import Counts, Delta, Track, executions
 
 Key = tuple[str, str]  # (digest, schema)
 
@@ -419,13 +419,10 @@ class Candidate:
 def _window_metric(
     policy: Policy, track: Track, now: float, source_mean_us: Optional[float], routed: bool
 ) -> tuple[float, Counts]:
-    source, readyset = track.window(now - policy.replace_window_s)
-    total = source + readyset
+    total = executions(track, now - policy.replace_window_s)
     if routed and source_mean_us is not None:
         # Readyset's faster answers must not make a routed query look cold under SumTime.
-        total = Counts(
-            total.count, source.sum_time_us + int(readyset.count * source_mean_us), total.rows_sent
-        )
+        total = Counts(total.count, int(total.count * source_mean_us), total.rows_sent)
     return metric(policy.mode, total), total
 
 
@@ -456,8 +453,7 @@ def replacements(
     for c in candidates:
         if c.track.since > start:
             continue
-        source, readyset = c.track.window(start)
-        total = source + readyset
+        total = executions(c.track, start)
         if total.count <= 0:
             continue
         value = metric(policy.mode, total, c.min_us, c.max_us)

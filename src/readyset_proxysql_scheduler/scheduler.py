@@ -322,10 +322,15 @@ class Pass:
         self.upkeep = Upkeep(self)
         return self.upkeep.run(online)
 
-    def order_candidates(self, rows: list[DigestRow]) -> list[DigestRow]:
-        """Discovery's candidates, recently hottest first, without denied or idle ones."""
-        upkeep = getattr(self, "upkeep", None)
-        return rows if upkeep is None else upkeep.order_candidates(rows)
+    def candidate_rows(self, limit: int) -> list[DigestRow]:
+        """Discovery's candidates: the lifecycle's read of this pass, recently hottest first,
+        without denied or idle ones; the plain read of the digest table when it did not run."""
+        from readyset_proxysql_scheduler.upkeep import Upkeep
+
+        upkeep: Optional[Upkeep] = getattr(self, "upkeep", None)
+        if upkeep is None:
+            return self.admin.candidates(limit=limit)
+        return upkeep.order_candidates()
 
     @staticmethod
     def ruled(ours: list[Owned]) -> set[tuple[str, str]]:
@@ -364,7 +369,7 @@ class Pass:
         releases = self.detect_profiles(online)
         self.profile_key = "+".join(p.key for p in releases)
         known = self.state.unsupported
-        rows = self.order_candidates(self.admin.candidates(limit=slots + min(len(known), 10000)))
+        rows = self.candidate_rows(slots + min(len(known), 10000))
         self.counts.digests_read += len(rows)
         accepted: list[tuple[DigestRow, Remembered]] = []
         for row in rows:

@@ -131,7 +131,10 @@ class Upkeep:
         candidates = [
             lifecycle.Candidate(key, tracks[key], best[key].min_time, best[key].max_time)
             for key in sorted(tracks)
-            if key not in ours_keys and key in best
+            if key not in ours_keys
+            and key in best
+            # a refused digest cannot take a slot (discovery asks it again after an upgrade)
+            and refusal_key(*key) not in p.state.unsupported
         ]
         decisions = lifecycle.plan(
             lifecycle.Inputs(
@@ -191,9 +194,9 @@ class Upkeep:
         cumulative counters since the row's first_seen."""
         now, policy = self.p.now, self.policy
         if track is not None and track.buckets:
-            source, readyset = track.window(now - policy.replace_window_s)
+            counts = history.executions(track, now - policy.replace_window_s)
             span = max(1.0, min(now - track.since, policy.replace_window_s))
-            value = lifecycle.metric(policy.mode, source + readyset, row.min_time, row.max_time)
+            value = lifecycle.metric(policy.mode, counts, row.min_time, row.max_time)
         else:
             counts = history.Counts(row.count_star, row.sum_time, row.sum_rows_sent)
             span = max(1.0, now - row.first_seen)
@@ -202,11 +205,11 @@ class Upkeep:
             return value / span
         return value
 
-    def order_candidates(self, rows: list[DigestRow]) -> list[DigestRow]:
+    def order_candidates(self) -> list[DigestRow]:
         """Discovery's candidates: the digests executed within replace_window_s (this pass's
         sample), recently hottest first; never denied ones, ones idle for evict_after_s, or a
-        query whose rule this pass removed. Discovery's own read (`rows`, ranked on counters
-        since ProxySQL started) would bring back yesterday's hot set."""
+        query whose rule this pass removed. (A read ranked on the counters since ProxySQL
+        started would bring back yesterday's hot set.)"""
         return list(self.preferred)
 
     # --- what is kept ---

@@ -141,3 +141,16 @@ def test_trial_counts_the_source_when_every_mirror_fails() -> None:
     track.trial_stamp = T0
     track, _ = observe(track, {"s:0x1/db": side(30, 300)}, T0 + 10, 300, 3600)
     assert track.trial == [20, 200, 0, 0]
+
+
+def test_executions_count_a_mirrored_statement_once() -> None:
+    track = Track(since=T0, at=T0)
+    track.buckets = [
+        [T0, T0 + 10, 5, 50, 1, 0, 0, 0],  # on the source only
+        [T0 + 10, T0 + 20, 7, 70, 2, 7, 14, 2],  # mirrored: both sides
+        [T0 + 20, T0 + 30, 0, 0, 0, 9, 18, 3],  # routed
+        [T0 + 30, T0 + 40, 2, 20, 0, 3, 6, 1],  # promoted mid-bucket: the busier side
+    ]
+    assert history.executions(track, T0) == Counts(5 + 7 + 9 + 3, 50 + 70 + 18 + 6, 1 + 2 + 3 + 1)
+    assert history.executions(track, T0 + 20) == Counts(12, 24, 4)
+    assert history.executions(track, T0 + 40) == Counts()
