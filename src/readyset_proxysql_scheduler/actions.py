@@ -120,12 +120,6 @@ class Actions:
             ),
         )
 
-    def delete_rule(self, rule: RuleRow, why: str) -> None:
-        self._do(
-            f"delete rule {rule.rule_id} (digest {rule.digest}, schema {rule.schemaname}): {why}",
-            lambda: self.admin.delete_rule(rule.rule_id),
-        )
-
     def add_rule(
         self,
         rule_id: int,
@@ -157,13 +151,36 @@ class Actions:
             ),
         )
 
-    def promote(self, item: rules.Owned, hostgroup: int, now: float) -> None:
+    def promote(
+        self, item: rules.Owned, hostgroup: int, now: float, why: str = "warm-up over"
+    ) -> None:
         rule = item.rule
         comment = rules.added_comment(now, item.sibling_of)
         self._do(
             f"promote rule {rule.rule_id} (digest {rule.digest}) from mirroring to routing to"
-            f" hostgroup {hostgroup}: warm-up over",
+            f" hostgroup {hostgroup}: {why}",
             lambda: self.admin.promote_rule(rule.rule_id, hostgroup, comment),
+        )
+
+    # --- lifecycle (lifecycle.py decides, with the numbers in `why`) ---
+
+    def keep_mirroring(self, rule: RuleRow, comment: str, why: str) -> None:
+        self._do(
+            f"keep rule {rule.rule_id} (digest {rule.digest}) mirroring for another warm-up: {why}",
+            lambda: self.admin.set_rule_comment(rule.rule_id, comment),
+        )
+
+    def demote(self, rule: RuleRow, hostgroup: int, comment: str, why: str) -> None:
+        self._do(
+            f"demote rule {rule.rule_id} (digest {rule.digest}) from routing to mirroring to"
+            f" hostgroup {hostgroup}, the source answers again: {why}",
+            lambda: self.admin.demote_rule(rule.rule_id, hostgroup, comment),
+        )
+
+    def delete_rule(self, rule: RuleRow, verb: str, why: str) -> None:
+        self._do(
+            f"{verb} rule {rule.rule_id} (digest {rule.digest}, schema {rule.schemaname}): {why}",
+            lambda: self.admin.delete_rule(rule.rule_id),
         )
 
     def set_rule_active(self, rule: RuleRow, active: bool, why: str) -> None:

@@ -93,6 +93,16 @@ class Config:
     # instead of stdout/stderr (ProxySQL's scheduler keeps its children's output in its own log).
     metrics_file: Optional[str] = None
     log_file: Optional[str] = None
+    # Lifecycle (lifecycle.py): promotion on evidence, demotion, eviction, replacement.
+    max_latency_ratio: float = 1.5
+    min_evidence_executions: int = 20
+    max_failed_warmups: int = 3
+    demote_after_windows: int = 3
+    evict_after_s: int = 86400
+    replace_window_s: int = 3600
+    replace_hysteresis: float = 2.0
+    max_replacements_per_pass: int = 1
+    deny: tuple[str, ...] = ()
     path: str = ""
 
     @property
@@ -179,6 +189,32 @@ def _choice(options: dict[str, Any]) -> Parser:
     return parse
 
 
+def _ratio(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number, got {_describe(value)}")
+    if not 0 <= value <= 1000:
+        raise ValueError(f"{value} is out of range 0..1000")
+    return float(value)
+
+
+def _deny(value: Any) -> tuple[str, ...]:
+    import re
+
+    if not isinstance(value, list):
+        raise ValueError(f"expected an array of strings, got {_describe(value)}")
+    out = []
+    for item in value:
+        text = _nonempty(item)
+        head = text.partition("/")[0]
+        if not re.fullmatch(r"0[xX][0-9A-Fa-f]{1,16}", head):
+            try:
+                re.compile(text)
+            except re.error as e:
+                raise ValueError(f"{text!r} is neither a digest nor a valid pattern: {e}") from None
+        out.append(text)
+    return tuple(out)
+
+
 def _enum(kind: type[enum.Enum]) -> Parser:
     return _choice({str(m.value): m for m in kind})
 
@@ -218,6 +254,15 @@ _KEYS: dict[str, tuple[Parser, bool]] = {
     "learn_literal_variants": (_boolean, False),
     "metrics_file": (_nonempty, False),
     "log_file": (_nonempty, False),
+    "max_latency_ratio": (_ratio, False),
+    "min_evidence_executions": (_integer(1, 2**31), False),
+    "max_failed_warmups": (_integer(1, 1000), False),
+    "demote_after_windows": (_integer(1, 1000), False),
+    "evict_after_s": (_integer(0, 10 * 365 * 86400), False),
+    "replace_window_s": (_integer(60, 365 * 86400), False),
+    "replace_hysteresis": (_ratio, False),
+    "max_replacements_per_pass": (_integer(0, 1000), False),
+    "deny": (_deny, False),
 }
 
 # The seed's older spellings.

@@ -197,7 +197,7 @@ class Learning:
         rule = item.rule
         digest, schema = rule.digest or "", rule.schemaname or ""
         self.run.mark_rules_dirty(True)
-        self.run.actions.delete_rule(rule, why)
+        self.run.actions.delete_rule(rule, "delete", why)
         self.run.remember_refusal(digest, schema, f"not cached: {why}")
         if not self.run.dry_run:
             self.run.state.learning.pop(refusal_key(digest, schema), None)
@@ -270,7 +270,7 @@ class Learning:
         rule = item.rule
         digest, schema = rule.digest or "", rule.schemaname or ""
         self.run.mark_rules_dirty(True)
-        self.run.actions.delete_rule(rule, why)
+        self.run.actions.delete_rule(rule, "delete", why)
         self.run.remember_refusal(digest, schema, f"not cached: {why}")
         # Its caches go with it, unless another rule routes to one of them.
         others = [o for o in self.ours if o.rule.rule_id != rule.rule_id]

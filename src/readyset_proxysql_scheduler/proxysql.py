@@ -74,6 +74,22 @@ DIGEST_TEXT = (
     "SELECT digest_text FROM stats_mysql_query_digest"
     " WHERE digest = {digest} AND schemaname = {schemaname} LIMIT 1"
 )
+# Lifecycle (lifecycle.py): one read per pass of the rows of the scheduler's digests in both
+# hostgroups (a mirrored digest has a row under each) and of the candidates seen lately.
+SAMPLE = (
+    "SELECT hostgroup, digest, schemaname, digest_text, count_star, sum_time, sum_rows_sent,"
+    " min_time, max_time, first_seen, last_seen FROM stats_mysql_query_digest"
+    " WHERE hostgroup IN ({source}, {readyset}) AND username = {username}"
+    " AND schemaname NOT IN ('sys', 'information_schema', 'performance_schema', 'mysql')"
+    " AND (digest IN ({digests}) OR (hostgroup = {source} AND last_seen >= {since}"
+    " AND (digest_text LIKE 'select%' OR digest_text LIKE 'with%')"
+    " AND count_star > {min_execution} AND sum_rows_sent > {min_rows_sent}))"
+)
+DEMOTE_RULE = (
+    "UPDATE mysql_query_rules SET destination_hostgroup = NULL, mirror_hostgroup = {hostgroup},"
+    " comment = {comment} WHERE rule_id = {rule_id}"
+)
+SET_RULE_COMMENT = "UPDATE mysql_query_rules SET comment = {comment} WHERE rule_id = {rule_id}"
 SET_RULE_ACTIVE = "UPDATE mysql_query_rules SET active = {active} WHERE rule_id = {rule_id}"
 LOAD_RULES = "LOAD MYSQL QUERY RULES TO RUNTIME"
 SAVE_RULES = "SAVE MYSQL QUERY RULES TO DISK"
@@ -149,6 +165,23 @@ class DigestRow:
     sum_rows_sent: int
     min_time: int
     max_time: int
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """A stats_mysql_query_digest row as the lifecycle reads it (both hostgroups)."""
+
+    hostgroup: int
+    digest: str
+    schemaname: str
+    digest_text: str
+    count_star: int
+    sum_time: int
+    sum_rows_sent: int
+    min_time: int
+    max_time: int
+    first_seen: int
+    last_seen: int
 
 
 def _int(value: Any) -> Optional[int]:
@@ -272,7 +305,33 @@ class Admin:
             )
         return out
 
+    def sample(self, digests: list[str], since: int) -> list[SampleRow]:
+        c = self.config
+        sql = SAMPLE.format(
+            source=literal(c.source_hostgroup),
+            readyset=literal(c.readyset_hostgroup),
+            username=literal(c.readyset_user),
+            digests=", ".join(literal(d) for d in sorted(set(digests))) or "''",
+            since=literal(since),
+            min_execution=literal(c.query_discovery_min_execution),
+            min_rows_sent=literal(c.query_discovery_min_row_sent),
+        )
+        return [
+            SampleRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), *(int(x or 0) for x in r[4:11]))
+            for r in self.execute(sql)
+            if _DIGEST.match(str(r[1]))
+        ]
+
     # --- writes ---
+
+    def delete_rule(self, rule_id: int) -> None:
+        self.execute(render(DELETE_RULE, rule_id=rule_id))
+
+    def demote_rule(self, rule_id: int, hostgroup: int, comment: str) -> None:
+        self.execute(render(DEMOTE_RULE, rule_id=rule_id, hostgroup=hostgroup, comment=comment))
+
+    def set_rule_comment(self, rule_id: int, comment: str) -> None:
+        self.execute(render(SET_RULE_COMMENT, rule_id=rule_id, comment=comment))
 
     def set_server_status(self, hostgroup: int, hostname: str, port: int, status: str) -> None:
         self.execute(
@@ -320,9 +379,6 @@ class Admin:
                 comment=comment,
             )
         )
-
-    def delete_rule(self, rule_id: int) -> None:
-        self.execute(render(DELETE_RULE, rule_id=rule_id))
 
     def digest_text(self, digest: str, schemaname: str) -> Optional[str]:
         rows = self.execute(render(DIGEST_TEXT, digest=digest, schemaname=schemaname))

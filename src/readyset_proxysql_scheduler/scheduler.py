@@ -302,6 +302,7 @@ class Pass:
         if not online:
             self.log.info("no online Readyset host: no discovery this pass")
             return
+        judged = self.manage_lifecycle(online)
         all_rules = self.rules()
         ours = rules.owned(all_rules, c.readyset_hostgroup)
         self.releases = self.detect_profiles(online)
@@ -311,6 +312,8 @@ class Pass:
         self.rules_changed |= learning.verify(online, ours)
         self.rules_changed |= learning.advance(online, ours)
         for item in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
+            if item.rule.rule_id in judged:
+                continue  # promoted, or not, on evidence (lifecycle.py)
             self.mark_rules_dirty(True)
             self.actions.promote(item, c.readyset_hostgroup, self.now)
             self.rules_changed = True
@@ -324,6 +327,25 @@ class Pass:
         self.drop_orphans(
             online, self.ruled(ours) | set(added), variant_names(ours) | learning.routed
         )
+
+    # --- lifecycle (issue 11): decisions in lifecycle.py, carried out by upkeep.py ---
+
+    def manage_lifecycle(self, online: list[Live]) -> set[int]:
+        """Promote on evidence, demote, evict, replace, repair; the mirror rules it judged."""
+        from readyset_proxysql_scheduler.upkeep import Upkeep
+
+        self.upkeep = Upkeep(self)
+        return self.upkeep.run(online)
+
+    def candidate_rows(self, limit: int) -> list[DigestRow]:
+        """Discovery's candidates: the lifecycle's read of this pass, recently hottest first,
+        without denied or idle ones; the plain read of the digest table when it did not run."""
+        from readyset_proxysql_scheduler.upkeep import Upkeep
+
+        upkeep: Optional[Upkeep] = getattr(self, "upkeep", None)
+        if upkeep is None:
+            return self.admin.candidates(limit=limit)
+        return upkeep.order_candidates()
 
     @staticmethod
     def ruled(ours: list[Owned]) -> set[tuple[str, str]]:
@@ -365,7 +387,7 @@ class Pass:
         settings = DigestSettings.from_variables(self.admin.digest_variables())
         releases = self.releases
         known = self.state.unsupported
-        rows = self.admin.candidates(limit=slots + min(len(known), 10000))
+        rows = self.candidate_rows(slots + min(len(known), 10000))
         self.counts.digests_read += len(rows)
         accepted: list[tuple[DigestRow, Remembered]] = []
         learn: list[DigestRow] = []

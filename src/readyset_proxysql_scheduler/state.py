@@ -15,6 +15,8 @@
   being learned from Readyset (or were: kept while its variant rule lives), see learning.py.
 - `hosts`: per Readyset host, its release and probed cache mode with the `Last started
   Controller` time they were read at, so steady passes do not ask again (profiles.py).
+- `tracks`: by `<digest>/<schema>`, the digest's counters as last read and its recent deltas
+  (history.py): the scheduler's queries and the hottest candidates only, so the file stays small.
 
 A refusal is remembered with the release profile that refused it (`profile`): after an upgrade
 or a mode change the digest is asked again.
@@ -28,6 +30,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from readyset_proxysql_scheduler import history
 
 
 @dataclass
@@ -55,6 +59,7 @@ class State:
     rules_dirty: bool = False
     hosts: dict[str, HostFacts] = field(default_factory=dict)
     learning: dict[str, Remembered] = field(default_factory=dict)
+    tracks: dict[str, history.Track] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +71,7 @@ class State:
             "rules_dirty": self.rules_dirty,
             "hosts": {k: vars(v) for k, v in sorted(self.hosts.items())},
             "learning": {k: vars(v) for k, v in sorted(self.learning.items())},
+            "tracks": {k: history.to_json(v) for k, v in sorted(self.tracks.items())},
         }
 
 
@@ -114,6 +120,16 @@ def _hosts(data: Any) -> dict[str, HostFacts]:
     return out
 
 
+def _tracks(data: Any) -> dict[str, history.Track]:
+    out = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            track = history.from_json(value)
+            if track is not None and "/" in str(key):
+                out[str(key)] = track
+    return out
+
+
 def load(path: str) -> tuple[State, str]:
     """The remembered state, and a warning when the file was unreadable (then start empty)."""
     try:
@@ -134,6 +150,7 @@ def load(path: str) -> tuple[State, str]:
             rules_dirty=bool(data.get("rules_dirty", False)),
             hosts=_hosts(data.get("hosts")),
             learning=_remembered(data.get("learning")),
+            tracks=_tracks(data.get("tracks")),
         ),
         "",
     )

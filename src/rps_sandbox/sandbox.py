@@ -182,6 +182,9 @@ class Sandbox:
                 continue
             if isinstance(value, bool):
                 lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, (list, tuple)):
+                items = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in value)
+                lines.append(f"{key} = [" + ", ".join(f'"{v}"' for v in items) + "]")
             elif isinstance(value, (int, float)):
                 lines.append(f"{key} = {value}")
             else:

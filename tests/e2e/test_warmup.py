@@ -57,7 +57,12 @@ def test_original_mirror_rule_is_adopted_and_promoted(sandbox: Sandbox, config) 
         "SELECT digest FROM stats_mysql_query_digest"
         " WHERE digest_text LIKE 'SELECT id,name,email%'",
     )[0][0]
-    # As the original v0.6.0 wrote it: local time, no schemaname, automatic rule_id.
+    # As the original v0.6.0 wrote it: its cache d_<digest>; local time, no schemaname,
+    # automatic rule_id.
+    with sandbox.readyset_connection() as conn, conn.cursor() as cur:
+        cur.execute(
+            f"CREATE CACHE d_{digest} FROM SELECT id, name, email FROM customers WHERE id = ?"
+        )
     local = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - 120))
     with sandbox.admin() as conn, conn.cursor() as cur:
         cur.execute(
