@@ -221,7 +221,7 @@ def test_weight_zero_never_used_and_no_server_gives_9001(
                 f"Max connect timeout reached while reaching hostgroup {hg} after "
             )
             assert err.value.args[1].endswith("ms")
-            assert 0.45 <= elapsed < 2.0
+            assert 0.45 <= elapsed < 10  # waited for the timeout, and did not hang
     finally:
         conn.close()
 
@@ -252,7 +252,7 @@ def test_server_coming_online_during_wait_is_used(
     admin.execute("LOAD MYSQL SERVERS TO RUNTIME")
     worker.join(5)
     assert result == [(("5",),)] or result == [((5,),)]
-    assert 0.3 <= time.monotonic() - start < 3
+    assert 0.3 <= time.monotonic() - start < 10  # waited, and did not hang
 
 
 def test_error_msg_and_ok_msg(routed: ProxySQL, admin: Any, mariadb: MariaDB) -> None:

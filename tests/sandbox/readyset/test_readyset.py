@@ -431,7 +431,7 @@ def test_connect_behaviours_and_auth(make_readyset: MakeRS) -> None:
         t0 = time.monotonic()
         with pytest.raises(pymysql.err.OperationalError):
             connect(rs, connect_timeout=1, read_timeout=1)
-        assert time.monotonic() - t0 < 3
+        assert time.monotonic() - t0 < 10  # the client timeout ended it, no hang
     rs.connect_behaviour = "accept"
     connect(rs).close()
 
