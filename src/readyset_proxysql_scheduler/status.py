@@ -25,6 +25,7 @@ from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import cache_name
 from readyset_proxysql_scheduler.commands import load_config, parser
 from readyset_proxysql_scheduler.config import Config
+from readyset_proxysql_scheduler.learning import variant_cache_name
 from readyset_proxysql_scheduler.proxysql import Admin, AdminError, literal
 from readyset_proxysql_scheduler.readyset import Readyset
 
@@ -39,7 +40,7 @@ STATS = (
 )
 
 # Display order of the states.
-STATES = ("routed", "mirrored", "inactive", "candidate", "refused")
+STATES = ("routed", "mirrored", "learning", "inactive", "candidate", "refused")
 
 
 @dataclass
@@ -139,7 +140,14 @@ def collect(config: Config, admin: Admin) -> Report:
             since=since,
             rule_id=rule.rule_id,
         )
-        if item.mirror and since is not None:
+        variants = rules.variant_ids(rule.comment)
+        if item.learning:
+            entry.state, entry.cache = "learning", None
+            entry.reason = "mirrored without a cache until Readyset records its literal variants"
+        elif variants:
+            entry.cache = ",".join(variant_cache_name(q) for q in variants)
+            entry.reason = "routes only the cached literal variants " + ", ".join(variants)
+        if item.mirror and since is not None and not item.learning:
             entry.mirrored_until = since + c.warmup_time_s
         if not rule.active:
             entry.reason = (
@@ -203,7 +211,11 @@ def collect(config: Config, admin: Admin) -> Report:
             probe = _Probe(error="no answer in time" if i in hung else str(probe))
         verdict = health.judge(probe.status, probe.error)
         for entry in entries.values():
-            if probe.caches is not None and entry.cache in probe.caches:
+            if (
+                probe.caches is not None
+                and entry.cache
+                and set(entry.cache.split(",")) <= probe.caches
+            ):
                 entry.cached_on.append(str(h.endpoint))
         host_infos.append(
             HostInfo(
@@ -323,7 +335,7 @@ def _latency(t: Traffic) -> str:
 def _state(e: Entry) -> str:
     if e.state == "mirrored" and e.mirrored_until is not None:
         return f"mirrored until {_when(e.mirrored_until)}"
-    if e.state in ("refused", "inactive") and e.reason:
+    if e.state in ("refused", "inactive", "learning") and e.reason:
         return f"{e.state}: {e.reason}"
     return e.state
 

@@ -182,3 +182,28 @@ def test_status_names_a_host_that_does_not_answer(sandbox: Sandbox, config) -> N
 def test_status_without_admin_exits_1(sandbox: Sandbox, config) -> None:
     run = run_scheduler(config(proxysql_port=1), "status")
     assert run.code == 1 and "status failed: cannot connect to ProxySQL admin" in run.stderr
+
+
+def test_status_shows_learning_then_the_routed_variants(mariadb: Any, tmp_path: Path) -> None:
+    import time
+
+    sb = Sandbox(mariadb=mariadb, workdir=tmp_path / "sb", release="stable-250123").start()
+    try:
+        mixed = "SELECT id FROM products WHERE category = 'books' AND stock > 10"
+        config = sb.scheduler_config(tmp_path / "s.cnf")
+        app_queries(sb, [mixed], times=3)
+        assert run_scheduler(config).code == 0
+        [entry] = json.loads(run_scheduler(config, "status", "--json").stdout)["digests"]
+        assert (entry["state"], entry["cache"]) == ("learning", None)
+        app_queries(sb, [mixed], times=3)
+        time.sleep(0.3)  # mirrored copies reach Readyset asynchronously
+        assert run_scheduler(config).code == 0
+        out = run_scheduler(config, "status", "--json")
+        document = json.loads(out.stdout)
+        assert schema_errors(document, SCHEMA) == []
+        [entry] = document["digests"]
+        assert entry["state"] == "routed"
+        assert entry["cache"].startswith("v_") and "literal variants q_" in entry["reason"]
+        assert entry["cached_on"] == [f"127.0.0.1:{sb.readyset[0].port}"]
+    finally:
+        sb.stop()
