@@ -12,7 +12,9 @@ README, are `readyset_scheduler_*`:
   cache, found this pass), `caches_created`, `caches_failed` (CREATE CACHE statements);
 - `rules{state=routed|mirrored|inactive, kind=query|in_list_sibling}`: the scheduler's rules
   after the pass;
-- `hosts{status=ONLINE|SHUNNED|OFFLINE_SOFT|OFFLINE_HARD}`: Readyset hosts by judged status.
+- `hosts{status=ONLINE|SHUNNED|OFFLINE_SOFT|OFFLINE_HARD}`: Readyset hosts by judged status;
+- `reads{answered_by=source|readyset}`: executions since the previous pass of the digests the
+  scheduler tracks (its queries and the hottest candidates), from the digest table's deltas.
 
 Only runs with `metrics_file` (and `status`) import this module; a pass counts in `counts.py`.
 """
@@ -106,6 +108,15 @@ def render(report: PassReport) -> str:
     metric("caches_created", "gauge", "Caches created by the last pass.", [("", c.caches_created)])
     metric(
         "caches_failed", "gauge", "CREATE CACHE failures in the last pass.", [("", c.caches_failed)]
+    )
+    metric(
+        "reads",
+        "gauge",
+        "Executions since the previous pass of the digests the scheduler tracks, by who answered.",
+        [
+            ('{answered_by="source"}', c.reads_source),
+            ('{answered_by="readyset"}', c.reads_readyset),
+        ],
     )
     if report.rules is not None:
         metric(

@@ -109,6 +109,11 @@ class Upkeep:
                     f"digest {key[0]} (schema {key[1]}): {delta.resets} counter row(s) reset"
                     " (ProxySQL restarted or stats_mysql_query_digest_reset read); counting anew"
                 )
+        routed = {q.key for q in queries if not q.mirror}
+        for key, delta in deltas.items():
+            p.counts.reads_source += delta.source.count
+            if key in routed:  # a mirror's executions at Readyset are copies, not answers
+                p.counts.reads_readyset += delta.readyset.count
         cumulative = {key: _cumulative(by_row) for key, by_row in sides.items()}
         active = [r for r in rows if r.last_seen >= now - policy.evict_after_s]
         observed_since = float(min(r.first_seen for r in rows)) if active else None

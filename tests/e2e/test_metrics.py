@@ -56,11 +56,19 @@ def test_a_pass_writes_its_metrics(sandbox: Sandbox, config, tmp_path: Path) -> 
     assert os.listdir(out.parent) == [out.name]  # no temporary file left
     assert oct(out.stat().st_mode & 0o777) == "0o644"
 
-    # The next pass has nothing to do, and says so.
+    # The next pass has nothing to do, and says so; reads since the last pass, by who answered.
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id = 6"], times=3)
     assert run_scheduler(cfg).code == 0
     m = parse(out)
     assert m["readyset_scheduler_caches_created"] == 0 and m["readyset_scheduler_pass_changes"] == 0
     assert m['readyset_scheduler_rules{state="routed",kind="query"}'] == 1
+    assert m['readyset_scheduler_reads{answered_by="readyset"}'] == 3
+    assert m['readyset_scheduler_reads{answered_by="source"}'] == 0
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id = 7"], times=2)
+    app_queries(sandbox, ["SELECT id FROM orders WHERE id = 9 FOR UPDATE"], times=4)
+    assert run_scheduler(cfg).code == 0
+    m = parse(out)
+    assert m['readyset_scheduler_reads{answered_by="readyset"}'] == 2
 
 
 def test_a_failed_pass_says_so_and_a_locked_run_writes_nothing(
