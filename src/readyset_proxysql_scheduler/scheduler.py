@@ -271,7 +271,8 @@ class Pass:
                     (v for n, v in rows if n.strip().lower() == "last started controller"), ""
                 )
                 facts = self.state.hosts.get(key)
-                if facts is None or not controller or controller != facts.controller:
+                fresh = facts is None or not controller or controller != facts.controller
+                if fresh:
                     release = profiles.release_of(live.client.version_rows())
                     probed = None
                     if profiles.needs_mode_probe(
@@ -287,7 +288,7 @@ class Pass:
                 live.profile = profiles.detect(
                     facts.release, rows, facts.probed_mode, c.readyset_cache_mode, c.readyset_topk
                 )
-                if facts is not self.state.hosts.get(key) or self.dry_run:
+                if fresh:
                     self.log.info(f"Readyset {key} runs {live.profile.key}")
             except ReadysetError as e:
                 self.log.warning(f"cannot tell which Readyset {key} runs: {e}")
