@@ -100,9 +100,7 @@ def test_the_config_states_the_mode(mariadb: MariaDB, tmp_path: Path) -> None:
             tmp_path / "s.cnf", readyset_cache_mode="deep", learn_literal_variants=False
         )
         run = run_scheduler(told)
-        assert any("would not parameterise (email LIKE ?)" in line for line in run.lines), (
-            run.lines
-        )
+        assert any("would not parameterise (email LIKE ?)" in line for line in run.lines), run.lines
         assert routed(sb) == 0
     finally:
         sb.stop()
