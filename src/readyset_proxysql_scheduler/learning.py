@@ -26,6 +26,7 @@ from readyset_proxysql_scheduler.actions import Live
 from readyset_proxysql_scheduler.identity import Proxied, Variant
 from readyset_proxysql_scheduler.proxysql import RuleRow
 from readyset_proxysql_scheduler.readyset import ReadysetError
+from readyset_proxysql_scheduler.rules import variant_cache_name, variant_names
 from readyset_proxysql_scheduler.state import Remembered, refusal_key
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 Kept = tuple[Optional[str], ...]
 MAX_VARIANTS = 5  # caches per learned digest
-VERIFY_WINDOW_S = 3600
+VERIFY_WINDOW_S = rules.CHECK_WINDOW_S
 COUNTS_LIVE = 260423  # how long after routing a rule's statements are checked
 _REFUSED = ("unsupported", "no")  # `readyset supported` values of statements it cannot cache
 
@@ -41,21 +42,6 @@ _REFUSED = ("unsupported", "no")  # `readyset supported` values of statements it
 def patience(warmup_s: int) -> float:
     """How long a digest may be mirrored without Readyset recording one of its statements."""
     return max(900.0, 3.0 * warmup_s)
-
-
-def variant_cache_name(query_id: str) -> str:
-    """One cache per Readyset query id (the id covers the statement and the schema): two
-    digests whose statements Readyset rewrites alike share it, as they share Readyset's cache."""
-    return "v_" + query_id[2:]
-
-
-def variant_names(ours: list[rules.Owned]) -> set[str]:
-    """The variant caches that the scheduler's rules route to."""
-    return {
-        variant_cache_name(query_id)
-        for item in ours
-        for query_id in rules.variant_ids(item.rule.comment) or []
-    }
 
 
 @dataclass

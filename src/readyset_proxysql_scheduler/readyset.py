@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pymysql
 
-from readyset_proxysql_scheduler.identity import Proxied
+if TYPE_CHECKING:
+    from readyset_proxysql_scheduler.identity import Proxied
 
 SHOW_STATUS = "SHOW READYSET STATUS"
 SHOW_VERSION = "SHOW READYSET VERSION"
@@ -190,6 +191,8 @@ class Readyset:
     def proxied_queries(self) -> list[Proxied]:
         """SHOW PROXIED QUERIES: id, Readyset's text, support and (where there is one) count;
         columns are read by position, which every release keeps."""
+        from readyset_proxysql_scheduler.identity import Proxied
+
         _, rows = self._query(SHOW_PROXIED)
         out = []
         for r in rows:

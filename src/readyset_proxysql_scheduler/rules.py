@@ -69,6 +69,37 @@ def sibling_of(comment: str) -> Optional[str]:
 _VARIANT_IDS = re.compile(re.escape(VARIANTS) + r"(q_[0-9a-f]+(?:,q_[0-9a-f]+)*)")
 
 
+# How long after a rule starts routing (or mirroring) its statements are checked (learning.py).
+CHECK_WINDOW_S = 3600
+
+
+def variant_cache_name(query_id: str) -> str:
+    """One cache per Readyset query id (the id covers the statement and the schema): two
+    digests whose statements Readyset rewrites alike share it, as they share Readyset's cache."""
+    return "v_" + query_id[2:]
+
+
+def variant_names(ours: Iterable[Owned]) -> set[str]:
+    """The variant caches that the scheduler's rules route to."""
+    return {
+        variant_cache_name(query_id)
+        for item in ours
+        for query_id in variant_ids(item.rule.comment) or []
+    }
+
+
+def needs_readyset_record(ours: Iterable[Owned], now: float) -> bool:
+    """Whether a pass must read SHOW PROXIED QUERIES: a rule learns variants, or started
+    routing or mirroring within CHECK_WINDOW_S."""
+    for item in ours:
+        if item.learning:
+            return True
+        since = mirrored_at(item.rule.comment) if item.mirror else routed_at(item.rule.comment)
+        if since is not None and now - since < CHECK_WINDOW_S:
+            return True
+    return False
+
+
 def variant_ids(comment: str) -> Optional[list[str]]:
     """The query ids a variant rule routes; None for a rule that routes its whole digest."""
     match = _VARIANT_IDS.search(comment)

@@ -23,12 +23,11 @@ from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import Actions, Live, Summary, cache_name
 from readyset_proxysql_scheduler.config import Config, OperationMode
 from readyset_proxysql_scheduler.counts import PassCounts
-from readyset_proxysql_scheduler.learning import Learning, variant_names
 from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
-from readyset_proxysql_scheduler.rules import Owned
+from readyset_proxysql_scheduler.rules import Owned, variant_names
 from readyset_proxysql_scheduler.state import HostFacts, Remembered, refusal_key
 
 if TYPE_CHECKING:
@@ -272,7 +271,7 @@ class Pass:
                 )
                 facts = self.state.hosts.get(key)
                 fresh = facts is None or not controller or controller != facts.controller
-                if fresh:
+                if facts is None or fresh:
                     release = profiles.release_of(live.client.version_rows())
                     probed = None
                     if profiles.needs_mode_probe(
@@ -309,9 +308,14 @@ class Pass:
         self.releases = self.detect_profiles(online)
         self.profile_key = "+".join(p.key for p in self.releases)
         # Readyset's own record first: rules it does not serve go, learned variants get routed.
-        learning = Learning(self, ours)
-        self.rules_changed |= learning.verify(online, ours)
-        self.rules_changed |= learning.advance(online, ours)
+        learned: set[str] = set()
+        if rules.needs_readyset_record(ours, self.now):
+            from readyset_proxysql_scheduler.learning import Learning
+
+            learning = Learning(self, ours)
+            self.rules_changed |= learning.verify(online, ours)
+            self.rules_changed |= learning.advance(online, ours)
+            learned = learning.routed
         for item in rules.due_for_promotion(ours, c.warmup_time_s, self.now):
             if item.rule.rule_id in judged:
                 continue  # promoted, or not, on evidence (lifecycle.py)
@@ -325,9 +329,7 @@ class Pass:
             self.check_time("query discovery")
             added = self.add_queries(online, all_rules, slots)
             self.rules_changed |= bool(added)
-        self.drop_orphans(
-            online, self.ruled(ours) | set(added), variant_names(ours) | learning.routed
-        )
+        self.drop_orphans(online, self.ruled(ours) | set(added), variant_names(ours) | learned)
 
     # --- lifecycle (issue 11): decisions in lifecycle.py, carried out by upkeep.py ---
 

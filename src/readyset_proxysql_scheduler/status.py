@@ -25,7 +25,6 @@ from readyset_proxysql_scheduler import state as state_file
 from readyset_proxysql_scheduler.actions import cache_name
 from readyset_proxysql_scheduler.commands import load_config, parser
 from readyset_proxysql_scheduler.config import Config
-from readyset_proxysql_scheduler.learning import variant_cache_name
 from readyset_proxysql_scheduler.proxysql import Admin, AdminError, literal
 from readyset_proxysql_scheduler.readyset import Readyset
 
@@ -145,7 +144,7 @@ def collect(config: Config, admin: Admin) -> Report:
             entry.state, entry.cache = "learning", None
             entry.reason = "mirrored without a cache until Readyset records its literal variants"
         elif variants:
-            entry.cache = ",".join(variant_cache_name(q) for q in variants)
+            entry.cache = ",".join(rules.variant_cache_name(q) for q in variants)
             entry.reason = "routes only the cached literal variants " + ", ".join(variants)
         if item.mirror and since is not None and not item.learning:
             entry.mirrored_until = since + c.warmup_time_s
