@@ -31,7 +31,6 @@ from readyset_proxysql_scheduler.install import (
     rows_of,
 )
 from readyset_proxysql_scheduler.proxysql import Admin, AdminError, literal
-from readyset_proxysql_scheduler.readyset import Readyset
 
 OK = "\u2713"
 BAD = "\u2717"
@@ -234,14 +233,7 @@ class Doctor:
             return
         self.say(Check(True, f"Readyset hostgroup {hg} has {len(selected)} Readyset host(s)"))
         for h in selected:
-            client = Readyset(
-                h.endpoint,
-                c.readyset_user,
-                c.readyset_password,
-                c.connect_timeout_s,
-                c.query_timeout_s,
-                ssl=c.readyset_ssl,
-            )
+            client = hosts.client(c, h)
             try:
                 release = profiles.release_of(client.version_rows()) or "release unknown"
                 verdict = health.judge(client.status())

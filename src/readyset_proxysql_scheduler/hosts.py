@@ -15,7 +15,7 @@ from typing import Callable, Optional, TypeVar
 
 from readyset_proxysql_scheduler.config import Config
 from readyset_proxysql_scheduler.proxysql import ServerRow
-from readyset_proxysql_scheduler.readyset import Endpoint
+from readyset_proxysql_scheduler.readyset import Endpoint, Readyset
 
 T = TypeVar("T")
 
@@ -24,6 +24,24 @@ T = TypeVar("T")
 class Host:
     endpoint: Endpoint
     server: Optional[ServerRow]  # its row in ProxySQL, None when it has none
+
+
+def client(
+    config: Config,
+    host: Host,
+    connect_timeout: Optional[float] = None,
+    deadline: Optional[float] = None,
+) -> Readyset:
+    """A connection-on-demand to the host, with the config's credentials and timeouts."""
+    return Readyset(
+        host.endpoint,
+        config.readyset_user,
+        config.readyset_password,
+        config.connect_timeout_s if connect_timeout is None else connect_timeout,
+        config.query_timeout_s,
+        deadline,
+        config.readyset_ssl,
+    )
 
 
 def select(config: Config, servers: Sequence[ServerRow]) -> list[Host]:

@@ -26,7 +26,7 @@ from readyset_proxysql_scheduler.commands import load_config, parser
 from readyset_proxysql_scheduler.config import Config
 from readyset_proxysql_scheduler.lock import LockError, LockHeld, RunLock
 from readyset_proxysql_scheduler.proxysql import Admin, AdminError, Value, literal, render
-from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
+from readyset_proxysql_scheduler.readyset import ReadysetError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -58,7 +58,8 @@ LOAD_RULES = "LOAD MYSQL QUERY RULES TO RUNTIME"
 SAVE_RULES = "SAVE MYSQL QUERY RULES TO DISK"
 
 # d_<digest> (before caches were per schema) and d_<digest>_<schema or h+hash> (actions.py)
-_OUR_CACHE = re.compile(r"^d_0x[0-9A-Fa-f]{1,16}(_[A-Za-z0-9_]+)?$")
+# d_<digest>[_<schema>] for digest caches, v_<query id> for learned literal variants
+_OUR_CACHE = re.compile(r"^(d_0x[0-9A-Fa-f]{1,16}(_[A-Za-z0-9_]+)?|v_[0-9a-f]{1,16})$")
 
 
 class InstallError(Exception):
@@ -233,14 +234,7 @@ def _purge(config: Config, admin: Admin, run: Runner, dry_run: bool) -> int:
     code = EXIT_OK
     servers = admin.readyset_servers(config.readyset_hostgroup)
     for host in hosts.select(config, servers):
-        client = Readyset(
-            host.endpoint,
-            config.readyset_user,
-            config.readyset_password,
-            config.connect_timeout_s,
-            config.query_timeout_s,
-            ssl=config.readyset_ssl,
-        )
+        client = hosts.client(config, host)
         try:
             names = sorted(n for n in client.cache_names() if _OUR_CACHE.match(n))
             print(f"-- on Readyset {host.endpoint}: {len(names)} cache(s) of the scheduler's")

@@ -26,7 +26,7 @@ from readyset_proxysql_scheduler.counts import PassCounts
 from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
-from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
+from readyset_proxysql_scheduler.readyset import ReadysetError
 from readyset_proxysql_scheduler.rules import Owned, variant_names
 from readyset_proxysql_scheduler.state import HostFacts, Remembered, refusal_key
 
@@ -107,18 +107,8 @@ class Pass:
                 " containing 'readyset' (or set readyset_host)"
             )
             return
-        clients = [
-            Readyset(
-                h.endpoint,
-                c.readyset_user,
-                c.readyset_password,
-                min(c.connect_timeout_s, max(self.remaining(), 0.05)),
-                c.query_timeout_s,
-                self.deadline,
-                c.readyset_ssl,
-            )
-            for h in selected
-        ]
+        connect_timeout = min(c.connect_timeout_s, max(self.remaining(), 0.05))
+        clients = [hosts.client(c, h, connect_timeout, self.deadline) for h in selected]
         if c.operation_mode == OperationMode.QUERY_DISCOVERY:
             # Health is someone else's job in this mode: trust ProxySQL's runtime status.
             for h, client in zip(selected, clients):

@@ -190,17 +190,7 @@ def collect(config: Config, admin: Admin) -> Report:
 
     servers = admin.readyset_servers(c.readyset_hostgroup)
     selected = hosts.select(c, servers)
-    clients = [
-        Readyset(
-            h.endpoint,
-            c.readyset_user,
-            c.readyset_password,
-            c.connect_timeout_s,
-            c.query_timeout_s,
-            ssl=c.readyset_ssl,
-        )
-        for h in selected
-    ]
+    clients = [hosts.client(c, h) for h in selected]
     deadline = time.monotonic() + c.connect_timeout_s + 3 * c.query_timeout_s
     results, hung = hosts.run_all(clients, _probe, deadline)
     host_infos = []
