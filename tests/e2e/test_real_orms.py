@@ -21,6 +21,7 @@ refuse a statement.
 from __future__ import annotations
 
 import datetime
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -199,6 +200,12 @@ def _django() -> None:
     if pymysql.version_info < (2, 2, 1):
         pymysql.version_info = (2, 2, 1, "final", 0)
     pymysql.install_as_MySQLdb()
+    # Django imports submodules (`MySQLdb.constants`, `MySQLdb.converters`, …): without these
+    # aliases Python loads PyMySQL's files a second time under those names and rebinds
+    # `pymysql.err` & co. to the copies, whose exception classes are not the ones PyMySQL raises.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("pymysql."):
+            sys.modules.setdefault("MySQLdb." + name[len("pymysql.") :], module)
     # Django reads the server's version with `SELECT VERSION()`, which ProxySQL's traffic port
     # forwards to a backend, MariaDB here (proxysql.md names `select @@version_comment limit 1`
     # as a probe it answers itself, not this one): the handshake's 8.0.11 is not what Django sees.
@@ -217,6 +224,9 @@ def _django() -> None:
     from django.db import models
 
     django.setup()
+    from django.db.backends.mysql import base  # noqa: F401  (imports the MySQLdb submodules)
+
+    assert pymysql.err is sys.modules["pymysql.err"], "Django loaded a second copy of PyMySQL"
 
     class Customer(models.Model):
         name = models.CharField(max_length=100)
