@@ -115,13 +115,18 @@ class Learning:
                 continue
             text = self.digest_text(rule.digest or "", schema)
             seen = self.seen(online)
-            found = (
-                [v for v in identity.variants(text, seen.entries) if _cacheable(v, seen)]
-                if text
-                else []
-            )
+            matched = identity.variants(text, seen.entries) if text else []
+            found = [v for v in matched if _cacheable(v, seen)]
             if not found:
-                if age >= patience(c.warmup_time_s) and not seen.failed:
+                if matched and not seen.failed:
+                    # Readyset has seen its statements and refuses each: mirroring on until
+                    # patience() would only send Readyset more statements it proxies.
+                    changed |= self.give_up(
+                        item,
+                        "Readyset refuses every statement of it that it recorded"
+                        f" ({_status(matched[0], seen)})",
+                    )
+                elif age >= patience(c.warmup_time_s) and not seen.failed:
                     changed |= self.give_up(
                         item, "no statement of it reached Readyset while it was mirrored"
                     )
@@ -275,6 +280,10 @@ class Learning:
                     self.run.log.warning(f"cannot drop cache {name} on {live.host.endpoint}: {e}")
             if not self.run.dry_run:
                 del self.run.state.queries[name]
+
+
+def _status(v: Variant, seen: Seen) -> str:
+    return next((e.supported for e in seen.entries if e.query_id == v.query_id), "")
 
 
 def _cacheable(v: Variant, seen: Seen) -> bool:

@@ -154,6 +154,33 @@ def test_learning_gives_up_when_nothing_reaches_readyset(sandbox: Sandbox, tmp_p
     assert rules(sandbox) == []
 
 
+def test_learning_gives_up_when_readyset_refuses_every_statement_it_recorded(
+    mariadb: MariaDB, tmp_path: Path
+) -> None:
+    # stable-250123, deep: `GROUP BY ?` cannot be cached from the digest text, so the digest is
+    # mirrored; Readyset then refuses the statement itself (a range parameter with an aggregate
+    # needs post-lookup), so waiting out patience() would only mirror statements it proxies.
+    sb = Sandbox(mariadb=mariadb, workdir=tmp_path / "sandbox", release="stable-250123").start()
+    try:
+        config = sb.scheduler_config(tmp_path / "s.cnf", state_file=str(tmp_path / "state.json"))
+        report = "SELECT category, COUNT(*) FROM products WHERE stock > 0 GROUP BY 1"
+        send(sb, [report] * 3)
+        first = run_pass(config)
+        assert any("mirroring it to learn" in line for line in first), first
+        send(sb, [report])
+        wait_for_proxied(sb, 1)
+        second = run_pass(config)
+        assert any(
+            "delete rule" in line and "Readyset refuses every statement" in line for line in second
+        ), second
+        assert rules(sb) == []
+        third = run_pass(config)  # remembered: not mirrored again
+        assert not any("mirroring it" in line for line in third), third
+        assert rules(sb) == []
+    finally:
+        sb.stop()
+
+
 def test_a_routed_digest_that_readyset_proxies_loses_its_rule(
     mariadb: MariaDB, tmp_path: Path
 ) -> None:

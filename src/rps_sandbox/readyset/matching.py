@@ -373,6 +373,10 @@ def _post_lookup(select: exp.Select, info: _Params, profile: Profile) -> Verdict
     has_agg = any(True for e in select.expressions for _ in e.find_all(exp.AggFunc))
     if info.collapsed and has_agg:
         return Verdict("unsupported", POST_LOOKUP)
+    if info.range_param and has_agg:
+        return Verdict("unsupported", POST_LOOKUP)
+    if info.range_param and profile.distinct_needs_post_lookup and select.args.get("distinct"):
+        return Verdict("unsupported", POST_LOOKUP)
     if profile.in_or_range_needs_post_lookup and (info.collapsed or info.range_param):
         return Verdict("unsupported", POST_LOOKUP)
     limit = select.args.get("limit")

@@ -8,6 +8,8 @@ brackets); :class:`Profile` implements exactly it. Dates are release tags ``stab
 | deep: range literals parameterised when no equality [15, 16]      | 240425      | -          |
 | deep: ORDER BY needs post-lookup (refused) [35]                   | -           | 250522     |
 | deep: every IN or range cache needs post-lookup [10]              | 250627      | 250723     |
+| deep: a range parameter with aggregates needs post-lookup (†)     | -           | -          |
+| deep: a range parameter with DISTINCT needs post-lookup (†)       | -           | 260423     |
 | deep: collapsed IN carries ``/* COLLAPSED WHERE IN */`` [8]       | 250627      | -          |
 | ``--cache-mode`` flag exists                                      | 260122      | -          |
 | shallow: every literal a parameter, identity = text + db [25, 50] | 260226      | -          |
@@ -20,6 +22,13 @@ brackets); :class:`Profile` implements exactly it. Dates are release tags ``stab
 | ``WITH (AUTOPARAM OFF)`` [60]                                     | 260630      | -          |
 | topk: order-less literal LIMIT kept, OFFSET 0 dropped [31, 38]    | 260730      | -          |
 | shallow EXPLAIN: PREPARE of the original text, not the ``?`` form | 260730      | -          |
+
+(†) Not in the reference files; read in Readyset's source: a range parameter makes the reader a
+BTreeMap index whose lookups are repeated reads, and their aggregates (DISTINCT too, counted as a
+grouping through stable-260423) are post-lookup work, refused without ``--feature-post-lookup``
+(stable-250123:readyset-server/src/controller/sql/mir/mod.rs:2567-2614 and
+…/mir/grouped.rs:270-290; HEAD: …/mir/mod.rs:2917-3003, and …/mir/grouped.rs:392-400 where
+DISTINCT is left to the reader from stable-260528).
 
 Flags: ``topk`` (``--feature-topk``; the emulator's default is off whatever the release, so a
 profile says it when it wants it), ``mixed_comparisons`` (``--feature-mixed-comparisons``,
@@ -81,6 +90,11 @@ class Profile:
     @property
     def in_or_range_needs_post_lookup(self) -> bool:
         return 250627 <= self.date < 250724
+
+    @property
+    def distinct_needs_post_lookup(self) -> bool:
+        """DISTINCT over a range parameter (†)."""
+        return self.date < 260528
 
     @property
     def collapsed_in_marker(self) -> bool:

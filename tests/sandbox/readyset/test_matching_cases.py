@@ -244,6 +244,34 @@ CASES: list[Case] = [
             ("create", "SELECT * FROM products WHERE id = ?", None),
         ],
     ),
+    # Beside row 10, from Readyset's source (rps_sandbox/readyset/profile.py, †): a range
+    # parameter's lookups are repeated reads, so its aggregates are post-lookup work, and so is
+    # DISTINCT until stable-260528 leaves it to the reader.
+    Case(
+        "10-range-aggregate",
+        (*DEEP, "Htopk"),
+        [
+            (R, "SELECT category, count(*) FROM products WHERE stock > ? GROUP BY category", POST),
+            (
+                "create",
+                "SELECT category, count(*) FROM products WHERE id = ? GROUP BY category",
+                None,
+            ),
+        ],
+    ),
+    Case(
+        "10-range-distinct",
+        ("A1", "D"),
+        [(R, "SELECT DISTINCT category FROM products WHERE stock < ?", POST)],
+    ),
+    Case(
+        "10-range-distinct-stable-260528",
+        ("H", "Htopk"),
+        [
+            ("create", "SELECT DISTINCT category FROM products WHERE stock < ?", None),
+            ("hit", "SELECT DISTINCT category FROM products WHERE stock < 8", None),
+        ],
+    ),
     Case(
         "11",
         SHALLOW,
