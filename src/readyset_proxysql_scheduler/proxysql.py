@@ -76,14 +76,26 @@ DIGEST_TEXT = (
 )
 # Lifecycle (lifecycle.py): one read per pass of the rows of the scheduler's digests in both
 # hostgroups (a mirrored digest has a row under each) and of the candidates seen lately.
+# The candidates are bounded in SQL, hottest first by query_discovery_mode: with 100,000 digests
+# a pass must not carry them all into Python (reference proxysql.md §10).
 SAMPLE = (
     "SELECT hostgroup, digest, schemaname, digest_text, count_star, sum_time, sum_rows_sent,"
     " min_time, max_time, first_seen, last_seen FROM stats_mysql_query_digest"
     " WHERE hostgroup IN ({source}, {readyset}) AND username = {username}"
+    " AND digest IN ({digests})"
+    " UNION ALL SELECT * FROM (SELECT hostgroup, digest, schemaname, digest_text, count_star,"
+    " sum_time, sum_rows_sent, min_time, max_time, first_seen, last_seen"
+    " FROM stats_mysql_query_digest"
+    " WHERE hostgroup = {source} AND username = {username}"
     " AND schemaname NOT IN ('sys', 'information_schema', 'performance_schema', 'mysql')"
-    " AND (digest IN ({digests}) OR (hostgroup = {source} AND last_seen >= {since}"
-    " AND (digest_text LIKE 'select%' OR digest_text LIKE 'with%')"
-    " AND count_star > {min_execution} AND sum_rows_sent > {min_rows_sent}))"
+    " AND last_seen >= {since} AND (digest_text LIKE 'select%' OR digest_text LIKE 'with%')"
+    " AND count_star > {min_execution} AND sum_rows_sent > {min_rows_sent}"
+    " AND digest NOT IN ({digests})"
+    " AND digest NOT IN (SELECT digest FROM mysql_query_rules"
+    " WHERE digest IS NOT NULL AND IFNULL(schemaname, '') = '')"
+    " AND digest || '/' || schemaname NOT IN (SELECT digest || '/' || schemaname"
+    " FROM mysql_query_rules WHERE digest IS NOT NULL AND schemaname <> '')"
+    " ORDER BY {order} DESC, count_star DESC, digest LIMIT {limit})"
 )
 DEMOTE_RULE = (
     "UPDATE mysql_query_rules SET destination_hostgroup = NULL, mirror_hostgroup = {hostgroup},"
@@ -305,9 +317,13 @@ class Admin:
             )
         return out
 
-    def sample(self, digests: list[str], since: int) -> list[SampleRow]:
+    def sample(self, digests: list[str], since: int, limit: int) -> list[SampleRow]:
+        """The rows of these digests in both hostgroups, and the `limit` hottest candidates
+        executed since `since` that no rule names."""
         c = self.config
         sql = SAMPLE.format(
+            order=ORDER_BY[c.query_discovery_mode],
+            limit=int(limit),
             source=literal(c.source_hostgroup),
             readyset=literal(c.readyset_hostgroup),
             username=literal(c.readyset_user),

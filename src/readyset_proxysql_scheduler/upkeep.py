@@ -73,7 +73,9 @@ class Upkeep:
                         owner_any[item.rule.digest] = q.key
         taken = {(r.digest, r.schemaname or "") for r in p.rules() if r.digest}
         window_start = int(now - c.replace_window_s)
-        rows = p.admin.sample([o.rule.digest for o in ours if o.rule.digest], window_start)
+        limit = 2 * max(MIN_TRACKED_CANDIDATES, 3 * c.number_of_queries)
+        limit += min(len(p.state.unsupported), 10000)  # refused ones are read, then skipped
+        rows = p.admin.sample([o.rule.digest for o in ours if o.rule.digest], window_start, limit)
 
         sides: dict[Key, dict[str, Side]] = {q.key: {} for q in queries}
         texts: dict[Key, str] = {}
