@@ -272,7 +272,7 @@ class Pass:
                 )
                 facts = self.state.hosts.get(key)
                 fresh = facts is None or not controller or controller != facts.controller
-                if fresh:
+                if facts is None or fresh:
                     release = profiles.release_of(live.client.version_rows())
                     probed = None
                     if profiles.needs_mode_probe(
