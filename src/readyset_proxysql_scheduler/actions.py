@@ -38,6 +38,13 @@ class Live:
     routable: bool = False  # healthy, and ProxySQL sends it traffic (ONLINE at runtime)
     status_rows: Optional[list[tuple[str, str]]] = None  # SHOW READYSET STATUS, when read
     profile: Optional[Profile] = None  # what its caches serve, once detected
+    cache_texts: Optional[dict[str, str]] = None  # SHOW CACHES: name -> Readyset's query text
+
+    def read_caches(self) -> set[str]:
+        """SHOW CACHES on this host, kept for the rest of the pass."""
+        self.cache_texts = self.client.caches()
+        self.caches = set(self.cache_texts)
+        return self.caches
 
 
 @dataclass
@@ -127,9 +134,11 @@ class Actions:
         row: DigestRow,
         now: float,
         sibling: Optional[tuple[str, str]] = None,
+        adopting: Optional[str] = None,
     ) -> None:
         """A rule for `row`'s digest, or for `sibling` (digest, digest text): the same query
-        with an IN-list of another length, served by `row`'s cache."""
+        with an IN-list of another length, served by `row`'s cache (`adopting`: a cache made by
+        hand, when it is not `d_<digest>_<schema>`)."""
         mirror = config.warmup_time_s > 0
         hostgroup = config.readyset_hostgroup
         verb = "mirrors" if mirror else "routes"
@@ -139,6 +148,7 @@ class Actions:
             f"add rule {rule_id}: {verb} digest {digest} (user {config.readyset_user},"
             f" schema {row.schemaname}) to hostgroup {hostgroup}"
             + (f", IN-list sibling of {row.digest}" if of else "")
+            + (f", served by cache {adopting} (made by hand)" if adopting else "")
             + f": {text[:200]}",
             lambda: self.admin.insert_rule(
                 rule_id,

@@ -103,6 +103,8 @@ class Config:
     replace_hysteresis: float = 2.0
     max_replacements_per_pass: int = 1
     deny: tuple[str, ...] = ()
+    # Route the digests that caches made by hand on the Readyset hosts serve (adoption.py).
+    adopt_manual_caches: bool = False
     path: str = ""
 
     @property
@@ -263,6 +265,7 @@ _KEYS: dict[str, tuple[Parser, bool]] = {
     "replace_hysteresis": (_ratio, False),
     "max_replacements_per_pass": (_integer(0, 1000), False),
     "deny": (_deny, False),
+    "adopt_manual_caches": (_boolean, False),
 }
 
 # The seed's older spellings.

@@ -212,9 +212,20 @@ class Readyset:
         self._query(CREATE_CACHE_FROM_ID.format(name=_plain_name(name), query_id=query_id))
 
     def cache_names(self) -> set[str]:
+        return set(self.caches())
+
+    def caches(self) -> dict[str, str]:
+        """SHOW CACHES: each cache's name and Readyset's text of its query (`$n` placeholders);
+        columns are read by name, which releases renamed (`cache name`/`name`, `query text`/
+        `query`), else by position."""
         names, rows = self._query(SHOW_CACHES)
         column = next((i for i, n in enumerate(names) if n in ("cache name", "name")), 1)
-        return {str(r[column]) for r in rows if len(r) > column}
+        text = next((i for i, n in enumerate(names) if n in ("query text", "query")), column + 1)
+        return {
+            str(r[column]): str(r[text]) if len(r) > text and r[text] is not None else ""
+            for r in rows
+            if len(r) > column
+        }
 
     def drop_cache(self, name: str) -> None:
         self._query(DROP_CACHE.format(name=_plain_name(name)))

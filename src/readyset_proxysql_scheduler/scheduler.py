@@ -28,9 +28,10 @@ from readyset_proxysql_scheduler.profiles import Profile
 from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
 from readyset_proxysql_scheduler.readyset import ReadysetError
 from readyset_proxysql_scheduler.rules import Owned, variant_names
-from readyset_proxysql_scheduler.state import HostFacts, Remembered, refusal_key
+from readyset_proxysql_scheduler.state import GAVE_UP, HostFacts, Remembered, refusal_key
 
 if TYPE_CHECKING:
+    from readyset_proxysql_scheduler.adoption import Adoption, Skipped
     from readyset_proxysql_scheduler.translate import DigestSettings, NotCacheable
 
 
@@ -193,12 +194,12 @@ class Pass:
             return
         for live in online:
             try:
-                live.caches = live.client.cache_names()
+                caches = live.read_caches()
             except ReadysetError as e:
                 self.log.warning(f"cannot list caches on {live.host.endpoint}: {e}")
                 continue
             for name, query in sorted(wanted.items()):
-                if name in live.caches:
+                if name in caches:
                     continue
                 self.check_time("re-creating caches")
                 try:
@@ -356,6 +357,16 @@ class Pass:
                 not name.startswith("v_") and (query.digest, query.schema) in ruled
             ):
                 continue
+            if query.adopted:  # an operator made it: only the rule was ours
+                self.log.note(
+                    f"cache {name} kept on the Readyset hosts: it was made by hand; no rule of"
+                    f" the scheduler routes digest {query.digest} (schema {query.schema}) to it"
+                    " any more"
+                )
+                if not self.dry_run:
+                    del self.state.queries[name]
+                    self.state_changed = True
+                continue
             for live in online:
                 if live.caches is not None and name not in live.caches:
                     continue
@@ -382,6 +393,11 @@ class Pass:
         known = self.state.unsupported
         rows = self.candidate_rows(slots + min(len(known), 10000))
         self.counts.digests_read += len(rows)
+        adopted = self.adopt(online, rows, slots) if c.adopt_manual_caches else []
+        if adopted:
+            keys = {(r.digest, r.schemaname) for a in adopted for r in a.rows}
+            rows = [r for r in rows if (r.digest, r.schemaname) not in keys]
+            slots -= len(adopted)
         accepted: list[tuple[DigestRow, Remembered]] = []
         learn: list[DigestRow] = []
         for row in rows:
@@ -397,7 +413,7 @@ class Pass:
             elif query is not None:
                 learn.append(row)
         self.counts.candidates += len(accepted) + len(learn)
-        if not accepted and not learn:
+        if not accepted and not learn and not adopted:
             return []
         if learn and not self.dry_run:
             for row in learn:
@@ -417,11 +433,17 @@ class Pass:
             for row, query in accepted
             if self.create_everywhere(online, cache_name(row.digest, row.schemaname), query)
         ]
-        if not chosen and not learn:
+        if not chosen and not learn and not adopted:
             return []
         taken = {(r.digest, r.schemaname or "") for r in all_rules if r.digest}
         taken |= {(row.digest, row.schemaname) for row in chosen}
         new: list[tuple[DigestRow, Optional[tuple[str, str]]]] = []
+        adopts: dict[tuple[str, str], str] = {}
+        for a in adopted:
+            head = a.rows[0]
+            adopts[(head.digest, head.schemaname)] = a.name
+            new.append((head, None))
+            new.extend((head, (sib.digest, sib.digest_text)) for sib in a.rows[1:])
         for row in chosen:
             new.append((row, None))
             here = {d for d, schema in taken if schema in ("", row.schemaname)}
@@ -433,10 +455,105 @@ class Pass:
             self.log.warning(placement.warning)
         self.mark_rules_dirty(True)
         for rule_id, (row, sibling) in zip(placement.ids, new):
-            self.actions.add_rule(rule_id, c, row, self.now, sibling)
+            adopting = adopts.get((row.digest, row.schemaname))
+            self.actions.add_rule(rule_id, c, row, self.now, sibling, adopting)
         for rule_id, row in zip(placement.ids[len(new) :], learn):
             self.actions.add_learning_rule(rule_id, c, row, self.now)
-        return [(row.digest, row.schemaname) for row in chosen + learn]
+        return [(a.rows[0].digest, a.schema) for a in adopted] + [
+            (row.digest, row.schemaname) for row in chosen + learn
+        ]
+
+    # --- caches made by hand (adoption.py) ---
+
+    def adopt(self, online: list[Live], rows: list[DigestRow], slots: int) -> list[Adoption]:
+        """The hand-made caches that serve candidates, each on every online host: their digests
+        are routed like discovery's (the caller adds the rules)."""
+        from readyset_proxysql_scheduler import adoption
+
+        hosts: list[tuple[str, dict[str, str]]] = []
+        for live in online:
+            texts = live.cache_texts
+            if texts is None:
+                try:
+                    live.read_caches()
+                except ReadysetError as e:
+                    self.log.warning(
+                        f"cannot list caches on {live.host.endpoint}: {e}; no adoption this pass"
+                    )
+                    return []
+                texts = live.cache_texts or {}
+            hosts.append((str(live.host.endpoint), texts))
+        known = self.state.unsupported
+        candidates = []
+        for row in rows:
+            refused = known.get(refusal_key(row.digest, row.schemaname))
+            if (
+                refused is not None
+                and refused.text.startswith(GAVE_UP)
+                and refused.profile == self.profile_key
+            ):
+                continue  # the lifecycle gave up on it: Readyset was not faster
+            candidates.append(row)
+        plan = adoption.plan(hosts, candidates, set(self.state.queries), slots)
+        self.log_not_adopted(plan.skipped)
+        return [a for a in plan.adoptions if self.adopt_one(online, a)]
+
+    def adopt_one(self, online: list[Live], a: Adoption) -> bool:
+        """The adopted cache on every online host (created from its text where missing),
+        recorded as adopted; False when a host refused it (nothing is left behind)."""
+        head = a.rows[0]
+        names = ", ".join(name for name, _ in a.caches)
+        self.log.note(
+            f"digest {head.digest} (schema {head.schemaname}) is served by cache {names}, made by"
+            f" hand: adopting it ({a.text[:200]})"
+        )
+        query = Remembered(a.schema, a.text, self.now, digest=head.digest, adopted=True)
+        created: list[Live] = []
+        for live in online:
+            if str(live.host.endpoint) not in a.missing:
+                continue
+            self.check_time(f"creating cache {a.name}")
+            try:
+                self.actions.create_cache(live, a.name, query)
+                self.counts.caches_created += 1
+                created.append(live)
+            except ReadysetError as e:
+                self.counts.caches_failed += 1
+                self.summary.problems.append(str(e))
+                self.log.warning(
+                    f"cache {a.name} not created on {live.host.endpoint}: {e}; digest"
+                    f" {head.digest} not adopted this pass"
+                )
+                for done in created:
+                    try:
+                        self.actions.drop_cache(done, a.name, "its adoption failed on another host")
+                    except ReadysetError as e2:
+                        self.log.warning(f"cannot drop {a.name} on {done.host.endpoint}: {e2}")
+                return False
+        if not self.dry_run:
+            for name, text in a.caches:
+                self.state.queries[name] = Remembered(
+                    a.schema, text, self.now, digest=head.digest, adopted=True
+                )
+            self.state_changed = True
+        return True
+
+    def log_not_adopted(self, skipped: list[Skipped]) -> None:
+        """Why a hand-made cache is not adopted: at Note the first time a lasting reason is
+        seen (remembered in the state file), at Info on every other pass."""
+        before = self.state.not_adopted
+        after = {s.name: before[s.name] for s in skipped if s.name in before}
+        for s in skipped:
+            line = f"cache {s.name}, made by hand, not adopted: {s.reason}"
+            if s.lasting and before.get(s.name) != s.reason:
+                self.log.note(line)
+            else:
+                self.log.info(line)
+            if s.lasting:
+                after[s.name] = s.reason
+        if after != before and not self.dry_run:
+            self.state.not_adopted = after
+            self.state_changed = True
 
     def supported_query(
         self, row: DigestRow, settings: DigestSettings, host: Live, found: list[Profile]

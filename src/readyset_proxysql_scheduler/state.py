@@ -4,7 +4,9 @@
   a query, with the reason, so they are not asked again every pass. Delete the file to ask again.
 - `queries`: by cache name (`d_<digest>_<schema>`, or `v_<query id>` for a literal variant
   learned from Readyset), the digest, query text and schema behind each cache the scheduler
-  created, so a Readyset host that was down when a cache was made gets it later.
+  created, so a Readyset host that was down when a cache was made gets it later. A cache an
+  operator made by hand and the scheduler adopted (`adopt_manual_caches`) is here too, marked
+  `adopted`: it is repaired like the others, but never dropped.
 - `offline_soft`: hosts the scheduler itself set OFFLINE_SOFT (maintenance mode); any other
   OFFLINE_SOFT host was set by a person and is left alone.
 - `deactivated`: rules the scheduler switched off while no Readyset host was online; only
@@ -17,6 +19,8 @@
   Controller` time they were read at, so steady passes do not ask again (profiles.py).
 - `tracks`: by `<digest>/<schema>`, the digest's counters as last read and its recent deltas
   (history.py): the scheduler's queries and the hottest candidates only, so the file stays small.
+- `not_adopted`: by cache name, why a cache made by hand is not adopted (adoption.py), so the
+  reason is logged at Note once, not every pass.
 
 A refusal is remembered with the release profile that refused it (`profile`): after an upgrade
 or a mode change the digest is asked again.
@@ -33,6 +37,9 @@ from typing import Any, Optional
 
 from readyset_proxysql_scheduler import history
 
+# A refusal's text when the lifecycle gave up on a query (Readyset was not faster).
+GAVE_UP = "Readyset not faster than the source: "
+
 
 @dataclass
 class Remembered:
@@ -41,6 +48,7 @@ class Remembered:
     at: float = 0.0
     profile: str = ""  # refusals only: the profile key(s) that refused it
     digest: str = ""  # queries only: the digest the cache serves
+    adopted: bool = False  # queries only: made by an operator, routed by us, never dropped by us
 
 
 @dataclass
@@ -60,19 +68,28 @@ class State:
     hosts: dict[str, HostFacts] = field(default_factory=dict)
     learning: dict[str, Remembered] = field(default_factory=dict)
     tracks: dict[str, history.Track] = field(default_factory=dict)
+    not_adopted: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "version": 1,
-            "unsupported": {k: vars(v) for k, v in sorted(self.unsupported.items())},
-            "queries": {k: vars(v) for k, v in sorted(self.queries.items())},
+            "unsupported": {k: _json(v) for k, v in sorted(self.unsupported.items())},
+            "queries": {k: _json(v) for k, v in sorted(self.queries.items())},
             "offline_soft": sorted(self.offline_soft),
             "deactivated": sorted(self.deactivated),
             "rules_dirty": self.rules_dirty,
             "hosts": {k: vars(v) for k, v in sorted(self.hosts.items())},
-            "learning": {k: vars(v) for k, v in sorted(self.learning.items())},
+            "learning": {k: _json(v) for k, v in sorted(self.learning.items())},
             "tracks": {k: history.to_json(v) for k, v in sorted(self.tracks.items())},
+            "not_adopted": dict(sorted(self.not_adopted.items())),
         }
+
+
+def _json(value: Remembered) -> dict[str, Any]:
+    out = dict(vars(value))
+    if not value.adopted:
+        del out["adopted"]  # only adopted caches say so: the file stays as it was
+    return out
 
 
 def _remembered(data: Any) -> dict[str, Remembered]:
@@ -86,6 +103,7 @@ def _remembered(data: Any) -> dict[str, Remembered]:
                     at=float(value.get("at", 0) or 0),
                     profile=str(value.get("profile", "")),
                     digest=str(value.get("digest", "")),
+                    adopted=value.get("adopted") is True,
                 )
     return out
 
@@ -120,6 +138,12 @@ def _hosts(data: Any) -> dict[str, HostFacts]:
     return out
 
 
+def _strings(data: Any) -> dict[str, str]:
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, str)}
+
+
 def _tracks(data: Any) -> dict[str, history.Track]:
     out = {}
     if isinstance(data, dict):
@@ -151,6 +175,7 @@ def load(path: str) -> tuple[State, str]:
             hosts=_hosts(data.get("hosts")),
             learning=_remembered(data.get("learning")),
             tracks=_tracks(data.get("tracks")),
+            not_adopted=_strings(data.get("not_adopted")),
         ),
         "",
     )

@@ -161,6 +161,9 @@ def collect(config: Config, admin: Admin) -> Report:
             continue
         if key in entries:
             entries[key].text = query.text
+            if query.adopted:
+                entries[key].cache = name
+                entries[key].reason = entries[key].reason or "its cache was made by hand, adopted"
         else:
             entries[key] = Entry(
                 digest=query.digest,

@@ -22,7 +22,7 @@ from readyset_proxysql_scheduler.history import Side, Track
 from readyset_proxysql_scheduler.lifecycle import Key
 from readyset_proxysql_scheduler.proxysql import DigestRow, SampleRow
 from readyset_proxysql_scheduler.readyset import ReadysetError
-from readyset_proxysql_scheduler.state import Remembered, refusal_key
+from readyset_proxysql_scheduler.state import GAVE_UP, Remembered, refusal_key
 
 if TYPE_CHECKING:
     from readyset_proxysql_scheduler.scheduler import Pass
@@ -124,7 +124,7 @@ class Upkeep:
         for live in online:
             if live.caches is None:
                 try:
-                    live.caches = live.client.cache_names()
+                    live.read_caches()
                 except ReadysetError as e:
                     p.log.warning(f"cannot list caches on {live.host.endpoint}: {e}")
             host_caches[str(live.host.endpoint)] = live.caches
@@ -273,7 +273,7 @@ class Upkeep:
                 p.actions.delete_rule(rule, _VERBS[d.kind], d.reason)
         if d.kind == lifecycle.GIVE_UP and not p.dry_run:
             p.state.unsupported[refusal_key(*d.key)] = Remembered(
-                d.key[1], f"Readyset not faster than the source: {d.reason}", p.now, self._profile()
+                d.key[1], GAVE_UP + d.reason, p.now, self._profile()
             )
             p.state_changed = True
 

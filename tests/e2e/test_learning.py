@@ -24,10 +24,12 @@ class ListLog(Log):
     def __init__(self) -> None:
         super().__init__(LogLevel.INFO)
         self.lines: list[str] = []
+        self.levels: list[LogLevel] = []
 
     def _write(self, level: LogLevel, message: str) -> None:
         self.counts[level] += 1
         self.lines.append(message)
+        self.levels.append(level)
 
 
 def run_pass(config: Path, now: float | None = None) -> list[str]:

@@ -19,6 +19,8 @@ def test_round_trip(tmp_path: Path) -> None:
     s.queries["d_0xB_shop"] = Remembered("shop", "SELECT 1 FROM t", 2.0, digest="0xB")
     s.queries["v_5ec87eb8be3bce1a"] = Remembered("shop", "SELECT a FROM t WHERE b = $1", 3.0)
     s.learning["0xC/shop"] = Remembered("shop", "SELECT a FROM t WHERE b = ? AND c > ?", 4.0)
+    s.queries["mine"] = Remembered("shop", "SELECT a FROM t WHERE b = $1", 5.0, "", "0xD", True)
+    s.not_adopted["theirs"] = "its query keeps the literal 8 for the 2nd ?"
     s.hosts["h:3307"] = HostFacts("2026-01-01 00:00:00 UTC", "stable-260423", "shallow")
     s.offline_soft.add("h:3307")
     s.deactivated.add(7)
@@ -61,3 +63,19 @@ def test_cache_names() -> None:
     assert odd != cache_name("0x1A", "my.shop")
     assert cache_name("0x1A", "a" * 41).startswith("d_0x1A_h")
     assert cache_name("0x1A", "").startswith("d_0x1A_h")
+
+
+def test_only_adopted_caches_say_so(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.json")
+    s = State()
+    s.queries["d_0xB_shop"] = Remembered("shop", "SELECT 1 FROM t", 2.0, digest="0xB")
+    s.queries["mine"] = Remembered("shop", "SELECT 2 FROM t", 2.0, digest="0xC", adopted=True)
+    state.save(path, s)
+    data = json.loads(Path(path).read_text())
+    assert "adopted" not in data["queries"]["d_0xB_shop"]
+    assert data["queries"]["mine"]["adopted"] is True
+    # anything but true is not adopted: the scheduler may drop that cache
+    data["queries"]["d_0xB_shop"]["adopted"] = "yes"
+    Path(path).write_text(json.dumps(data))
+    loaded, _ = state.load(path)
+    assert not loaded.queries["d_0xB_shop"].adopted and loaded.queries["mine"].adopted
