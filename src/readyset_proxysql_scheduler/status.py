@@ -76,6 +76,7 @@ class HostInfo:
     readyset_status: str
     health: str
     release: Optional[str]
+    profile: Optional[str]
     caches: Optional[int]
     error: Optional[str] = None
 
@@ -216,6 +217,17 @@ def collect(config: Config, admin: Admin) -> Report:
                 readyset_status=verdict.reason,
                 health=verdict.status,
                 release=probe.release,
+                profile=(
+                    profiles.detect(
+                        "" if probe.release == "unknown" else probe.release,
+                        probe.status,
+                        None,
+                        c.readyset_cache_mode,
+                        c.readyset_topk,
+                    ).key
+                    if probe.release is not None and probe.status is not None
+                    else None
+                ),
                 caches=len(probe.caches) if probe.caches is not None else None,
                 error=probe.error,
             )
@@ -327,6 +339,8 @@ def _latency(t: Traffic) -> str:
 def _state(e: Entry) -> str:
     if e.state == "mirrored" and e.mirrored_until is not None:
         return f"mirrored until {_when(e.mirrored_until)}"
+    if e.state == "routed" and e.cache and e.cache.startswith("v_"):
+        return f"routed: {len(e.cache.split(','))} literal variant(s)"
     if e.state in ("refused", "inactive", "learning") and e.reason:
         return f"{e.state}: {e.reason}"
     return e.state
@@ -391,12 +405,12 @@ def to_text(report: Report) -> str:
             h.address,
             h.proxysql_status or "not in mysql_servers",
             h.readyset_status,
-            h.release or "-",
+            h.profile or h.release or "-",
             "-" if h.caches is None else str(h.caches),
         ]
         for h in report.hosts
     ]
-    header = ["ADDRESS", "PROXYSQL", "READYSET", "RELEASE", "CACHES"]
+    header = ["ADDRESS", "PROXYSQL", "READYSET", "RELEASE/MODE", "CACHES"]
     out += _table(header, host_rows) if host_rows else ["  none found"]
     out.append("")
     last = report.last_pass

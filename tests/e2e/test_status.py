@@ -205,5 +205,10 @@ def test_status_shows_learning_then_the_routed_variants(mariadb: Any, tmp_path: 
         assert entry["state"] == "routed"
         assert entry["cache"].startswith("v_") and "literal variants q_" in entry["reason"]
         assert entry["cached_on"] == [f"127.0.0.1:{sb.readyset[0].port}"]
+        [host] = document["hosts"]
+        assert (host["release"], host["profile"]) == (
+            "stable-250123",
+            "stable-250123/deep/no-topk",
+        )
     finally:
         sb.stop()
