@@ -60,7 +60,6 @@ REMOVING = (GIVE_UP, EVICT, REPLACE, DENY, UNREPAIRABLE)
 
 FAILED = "; failed warm-ups: "
 _FAILED = re.compile(re.escape(FAILED) + r"(\d+)")
-_STAMP = re.compile(r"at: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})( UTC)?")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ SIBLING = "; IN-list sibling of "
 LEARNING = "; learning literal variants"
 # A routing rule with a match_pattern: only the literal variants cached are sent to Readyset.
 VARIANTS = "; literal variants "
-_STAMP = re.compile(r"at: (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})( UTC)?")
+# The time right after the comment's prefix: ` UTC` in ours, the original's local time without.
+_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})( UTC)?")
 _SIBLING = re.compile(re.escape(SIBLING) + r"(0x[0-9A-Fa-f]{1,16})")
 
 
@@ -110,18 +111,18 @@ def routed_at(comment: str) -> Optional[float]:
     """Epoch seconds written in an `Added by readyset scheduler at:` comment."""
     if not comment.startswith(ADDED):
         return None
-    return _stamp_time(comment, len(ADDED) - 4)
+    return _stamp_time(comment, len(ADDED))
 
 
 def mirrored_at(comment: str) -> Optional[float]:
     """Epoch seconds written in a `Mirror by readyset scheduler at:` comment."""
     if not comment.startswith(MIRROR):
         return None
-    return _stamp_time(comment, len(MIRROR) - 4)
+    return _stamp_time(comment, len(MIRROR))
 
 
 def _stamp_time(comment: str, start: int) -> Optional[float]:
-    match = _STAMP.search(comment, start)
+    match = _STAMP.match(comment, start)
     if match is None:
         return None
     try:

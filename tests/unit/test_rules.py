@@ -85,3 +85,82 @@ def test_place_warns_when_no_room() -> None:
 def test_inactive_user_rules_do_not_block() -> None:
     users = [rule(1, "off", active=False), rule(50, "on")]
     assert rules.place(users, 2).ids == [2, 3]
+
+
+NOW = datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc).timestamp()
+
+
+def test_our_stamps_are_utc_in_any_local_zone(new_york: None) -> None:
+    assert rules.stamp(NOW) == "2026-03-29 01:30:00 UTC"
+    assert rules.added_comment(NOW) == "Added by readyset scheduler at: 2026-03-29 01:30:00 UTC"
+    assert rules.routed_at(rules.added_comment(NOW)) == NOW
+    assert rules.mirrored_at(rules.mirror_comment(NOW)) == NOW
+
+
+def test_the_originals_local_time_is_read_with_that_dates_offset(new_york: None) -> None:
+    summer = rules.mirrored_at(rules.MIRROR + "2025-06-01 12:00:00")  # EDT, UTC-4
+    assert summer == datetime(2025, 6, 1, 16, 0, tzinfo=timezone.utc).timestamp()
+    winter = rules.routed_at(rules.ADDED + "2025-01-15 12:00:00")  # EST, UTC-5
+    assert winter == datetime(2025, 1, 15, 17, 0, tzinfo=timezone.utc).timestamp()
+
+
+def test_times_are_read_only_right_after_their_own_prefix() -> None:
+    assert rules.routed_at(rules.added_comment(NOW)) == NOW
+    assert rules.routed_at(rules.mirror_comment(NOW)) is None
+    assert rules.mirrored_at(rules.added_comment(NOW)) is None
+    assert rules.routed_at(rules.ADDED + "2026-13-45 00:00:00 UTC") is None  # no such date
+    assert rules.routed_at(rules.ADDED + "soon, 2026-03-29 01:30:00 UTC") is None
+    # the original's promotion appends its own line: the mirror's time is the one read
+    promoted = rules.MIRROR + "2026-03-29 01:30:00 UTC\n " + rules.ADDED + "2026-03-30 00:00:00"
+    assert rules.mirrored_at(promoted) == NOW
+
+
+def test_learning_and_variant_rules_say_so_in_their_comments() -> None:
+    learning = rules.learning_comment(NOW)
+    assert learning == (
+        "Mirror by readyset scheduler at: 2026-03-29 01:30:00 UTC; learning literal variants"
+    )
+    [item] = rules.owned([rule(1, learning, mirror_hostgroup=99, digest="0x1")], 99)
+    assert item.mirror and item.learning
+    variants = rules.variants_comment(NOW, ["q_1a", "q_2b"])
+    assert variants == (
+        "Added by readyset scheduler at: 2026-03-29 01:30:00 UTC; literal variants q_1a,q_2b"
+    )
+    assert rules.variant_ids(variants) == ["q_1a", "q_2b"]
+    assert rules.variant_ids(rules.variants_comment(NOW, ["q_9"])) == ["q_9"]
+    assert rules.variant_ids(rules.added_comment(NOW)) is None
+    assert rules.routed_at(variants) == NOW
+
+
+def test_a_user_rule_listed_before_ours_is_skipped_not_the_end() -> None:
+    theirs = rule(1, "read split", destination_hostgroup=2, match_digest="^SELECT")
+    routing = rule(2, rules.added_comment(NOW), destination_hostgroup=99, digest="0x2")
+    learning = rule(3, rules.learning_comment(NOW - 999), mirror_hostgroup=99, digest="0x3")
+    warm = rule(4, rules.mirror_comment(NOW - 60), mirror_hostgroup=99, digest="0x4")
+    mine = rules.owned([theirs, routing, learning, warm], 99)
+    assert [(m.rule.rule_id, m.mirror) for m in mine] == [(2, False), (3, True), (4, True)]
+    # routing and learning rules listed first are passed over; the warm-up ends at warmup_s
+    assert [o.rule.rule_id for o in rules.due_for_promotion(mine, 60, NOW)] == [4]
+    assert rules.due_for_promotion(mine, 61, NOW) == []
+
+
+def test_mirroring_elsewhere_is_not_mirroring_to_readyset() -> None:
+    elsewhere = rule(1, rules.mirror_comment(NOW), mirror_hostgroup=5, digest="0x1")
+    both = rule(2, rules.added_comment(NOW), mirror_hostgroup=99, destination_hostgroup=99)
+    assert [o.mirror for o in rules.owned([elsewhere, both], 99)] == [False, False]
+
+
+def test_place_a_partial_fit_below_a_user_rule() -> None:
+    users = [rule(5, "catch-all", match_digest="^SELECT", destination_hostgroup=2)]
+    ours = [rule(i, rules.ADDED + "x") for i in (1, 2, 4)]
+    placement = rules.place(users + ours, 4)
+    # id 3 is free below the user rule; the other three go after the last rule
+    assert placement.ids == [3, 6, 7, 8]
+    assert placement.warning == (
+        "no free rule_id below user rule 5: rules 6..8 come after it and never fire if it matches"
+        " with apply=1; leave ids 1..8 free for the scheduler"
+    )
+
+
+def test_place_nothing() -> None:
+    assert rules.place([rule(1, "catch-all")], 0) == rules.Placement([])
