@@ -839,4 +839,5 @@ REASONS: dict[str, tuple[str, dict[str, Any], str]] = {
 @pytest.mark.parametrize("case", REASONS.values(), ids=list(REASONS))
 def test_reason_wording(case: tuple[str, dict[str, Any], str]) -> None:
     digest, digest_settings, reason = case
-    assert translate(digest, DigestSettings(**digest_settings)) == NotCacheable(reason)
+    result = translate(digest, DigestSettings(**digest_settings))
+    assert isinstance(result, NotCacheable) and result.reason == reason, result
