@@ -780,6 +780,11 @@ REASONS: dict[str, tuple[str, dict[str, Any], str]] = {
         {},
         "value list compressed by ProxySQL outside an IN list (mysql-query_digests_grouping_limit)",
     ),
+    "compressed select list": (
+        "SELECT ?,?,?,... FROM t WHERE b = ?",
+        {},
+        "value list compressed by ProxySQL outside an IN list (mysql-query_digests_grouping_limit)",
+    ),
     "bare ellipsis": (
         "SELECT a FROM t WHERE b = ...",
         {},
