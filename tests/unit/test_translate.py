@@ -604,6 +604,42 @@ MORE_CASES: dict[str, Case] = {
     "constant comparison with arithmetic after": Case(
         "SELECT a FROM t WHERE ? = ?*d", "!would not parameterise"
     ),
+    "compressed list with spaces": Case(
+        "SELECT a FROM t WHERE id IN (?, ?, ?, ...)", "SELECT a FROM t WHERE id IN (?, ?, ?)"
+    ),
+    "compressed list with spaces around commas": Case(
+        "SELECT a FROM t WHERE id IN (? , ? , ? , ...)", "SELECT a FROM t WHERE id IN (? , ? , ? )"
+    ),
+    "compressed IN list after a function call in it": Case(
+        "SELECT a FROM t WHERE x IN (f(?),?,?,...)", "!would not parameterise (x IN ( f ( ? )"
+    ),
+    # comments
+    "executable comment ending without a space": Case(
+        "SELECT a FROM t /*!50000 WHERE b = ?*/", "SELECT a FROM t WHERE b = ?"
+    ),
+    "executable comment without a version": Case(
+        "SELECT /*!SQL_NO_CACHE*/ a FROM t WHERE b = ?", "SELECT SQL_NO_CACHE a FROM t WHERE b = ?"
+    ),
+    "executable comment glued to its version": Case(
+        "SELECT /*!50000X*/ FROM t WHERE b = ?", "SELECT X FROM t WHERE b = ?"
+    ),
+    "executable comment holding !=": Case(
+        "SELECT a FROM t WHERE b = ? /*!50000 AND c != d */",
+        "SELECT a FROM t WHERE b = ? AND c != d",
+    ),
+    "only the removed comment gets a space": Case(
+        "SELECT /* x */ a FROM t WHERE b=?", "SELECT a FROM t WHERE b=?", {"keep_comment": True}
+    ),
+    "a removed comment leaves whitespace": Case(
+        "SELECT a FROM t WHERE d >= DATE/* x */?", "!typed literal", {"keep_comment": True}
+    ),
+    "leading whitespace": Case(" SELECT a FROM t WHERE b = ?", "SELECT a FROM t WHERE b = ?"),
+    "locking read in a parenthesised query": Case(
+        "(SELECT a FROM t WHERE b = ? LOCK IN SHARE MODE)", "!LOCK IN SHARE MODE"
+    ),
+    "cte with a function call in its body": same(
+        "WITH c AS (SELECT COUNT(a) AS n FROM t) SELECT n FROM c WHERE n = ?"
+    ),
     # placeholders and query structure
     "parenthesised query with an ordered LIMIT": same(
         "((SELECT a FROM t WHERE b = ?) ORDER BY c LIMIT ?)"
@@ -709,6 +745,11 @@ REASONS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"keep_comment": True},
         "truncated digest text (unterminated comment)",
     ),
+    "comment inside an executable comment": (
+        "SELECT a FROM t WHERE /*!50000 b = ? /* x */ AND c = ?",
+        {},
+        "truncated digest text (unterminated comment)",
+    ),
     "stray terminator": (
         "SELECT SQL_NO_CACHE */ a FROM t WHERE b = ?",
         {},
@@ -748,6 +789,31 @@ REASONS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"no_digits": True},
         "digits in identifiers replaced by ? (mysql-query_digests_no_digits): t1.c?d",
     ),
+    "no_digits across a qualifier": (
+        "SELECT a FROM db?.t? WHERE b = ?",
+        {"no_digits": True},
+        "digits in identifiers replaced by ? (mysql-query_digests_no_digits): db?.t?",
+    ),
+    "no_digits before a word": (
+        "SELECT a FROM t WHERE b = ?x",
+        {"no_digits": True},
+        "digits in identifiers replaced by ? (mysql-query_digests_no_digits): ?x",
+    ),
+    "glued to a qualifier": (
+        "SELECT a FROM t WHERE b = t.?",
+        {},
+        "placeholder glued to identifier: .?",
+    ),
+    "qualified name that looks like an introducer": (
+        "SELECT a FROM t WHERE b = t._latin1?",
+        {},
+        "placeholder glued to identifier: _latin1?",
+    ),
+    "N then a space is no introducer": (
+        "SELECT a FROM t WHERE b = N ?",
+        {},
+        "operator lost by ProxySQL's digest ('N ?')",
+    ),
     "glued after": ("SELECT a FROM t WHERE b = ?abc", {}, "placeholder glued to identifier: ?abc"),
     "glued before": ("SELECT a FROM t WHERE b = abc?", {}, "placeholder glued to identifier: abc?"),
     "a word ending in a charset name is no introducer": (
@@ -784,6 +850,11 @@ REASONS: dict[str, tuple[str, dict[str, Any], str]] = {
         "SELECT ?,?,?,... FROM t WHERE b = ?",
         {},
         "value list compressed by ProxySQL outside an IN list (mysql-query_digests_grouping_limit)",
+    ),
+    "ellipsis after a value without a comma": (
+        "SELECT a FROM t WHERE b IN (?,? ...)",
+        {},
+        "value list compressed by ProxySQL in an unknown position",
     ),
     "bare ellipsis": (
         "SELECT a FROM t WHERE b = ...",

@@ -186,6 +186,21 @@ def test_translate_per_profile(row: Row) -> None:
         assert result == Cacheable(_render(row.expected, row.digest))
 
 
+@pytest.mark.parametrize(
+    ("digest", "word"),
+    [
+        ("SELECT a FROM t WHERE n = _utf8mb4?", "_utf8mb4"),
+        ("SELECT a FROM t WHERE n = _latin1 ?", "_latin1"),
+    ],
+)
+def test_shallow_introducer_reason_names_it(digest: str, word: str) -> None:
+    result = translate(digest, DigestSettings(), H_SHALLOW)
+    assert isinstance(result, NotCacheable)
+    assert (
+        result.reason == f"charset introducer ({word}?): a shallow cache keys on its exact spelling"
+    )
+
+
 def test_refusal_names_the_release() -> None:
     result = translate("SELECT a FROM t WHERE id = ? LIMIT ?", DigestSettings(), H_TOPK)
     assert isinstance(result, NotCacheable)
