@@ -442,10 +442,8 @@ def _strip_comments(toks: list[_Tok]) -> list[_Tok]:
         body = t.text[2:-2]
         if body.startswith("!") or body.startswith("M!"):
             body = body[body.index("!") + 1 :].lstrip("0123456789")
-            inner = _tokenize(" ".join(body.split()))
-            if any(x.kind == _COMMENT for x in inner):
-                raise _Reject("nested comment in an executable comment")
-            expanded.extend(inner)
+            # (no comment inside: the body ends at the first */, so a /* in it is unterminated)
+            expanded.extend(_tokenize(" ".join(body.split())))
             expanded.append(_Tok(_SEP, ""))
     out: list[_Tok] = []
     pending = False
@@ -639,13 +637,15 @@ def _rewrite_ellipses(toks: list[_Tok]) -> list[_Tok]:
             before = toks[k] if k >= 0 and comma >= 0 else None
             if comma < 0 or toks[comma].text != "," or before is None:
                 raise _Reject("value list compressed by ProxySQL in an unknown position")
-            if before.kind == _OP and before.text == ")" or not stack:
-                raise _Reject(
-                    "multi-row list compressed by ProxySQL "
-                    "(mysql-query_digests_groups_grouping_limit)"
-                )
             after = _next_sig(toks, i)
-            if not stack[-1] or before.kind != _PARAM or after is None or after.text not in ",)":
+            # (a `(...),...` after a list is multi-row compression, refused above)
+            if (
+                not stack
+                or not stack[-1]
+                or before.kind != _PARAM
+                or after is None
+                or after.text not in ",)"
+            ):
                 raise _Reject(
                     "value list compressed by ProxySQL outside an IN list "
                     "(mysql-query_digests_grouping_limit)"

@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from readyset_proxysql_scheduler.identity import Proxied, match, route_pattern, tokens, variants
+from readyset_proxysql_scheduler.identity import (
+    Proxied,
+    Variant,
+    match,
+    route_pattern,
+    tokens,
+    variants,
+)
 
 DJANGO = (
     "SELECT `orders`.`id` FROM `orders` WHERE (`orders`.`customer_id` = ? AND `orders`.`total` > ?)"
@@ -68,6 +75,28 @@ DJANGO = (
             "SELECT a FROM t WHERE k = $1 AND v IS NULL",
             (None,),
         ),
+        # a statement's trailing semicolon
+        ("SELECT a FROM t WHERE k = ?;", "SELECT a FROM t WHERE k = $1", (None,)),
+        # `SELECT DISTINCT *` expanded
+        (
+            "SELECT DISTINCT * FROM t WHERE k = ?",
+            "SELECT DISTINCT t.a, t.b FROM t WHERE t.k = $1",
+            (None,),
+        ),
+        # `*` expanded and every column qualified with the schema (stable-260331+), also after `=`
+        (
+            "SELECT * FROM t JOIN u ON u.id = t.uid WHERE t.k = ?",
+            "SELECT `shop`.`t`.`a` FROM `shop`.`t` JOIN `shop`.`u`"
+            " ON (`shop`.`u`.`id` = `shop`.`t`.`uid`) WHERE (`shop`.`t`.`k` = $1)",
+            (None,),
+        ),
+        # a LIMIT ? OFFSET ? (or OFFSET ? alone) that Readyset stripped
+        (
+            "SELECT a FROM t WHERE k = ? ORDER BY a LIMIT ? OFFSET ?",
+            "SELECT a FROM t WHERE k = $1 ORDER BY a",
+            (None, None, None),
+        ),
+        ("SELECT a FROM t WHERE k = ? OFFSET ?", "SELECT a FROM t WHERE k = $1", (None, None)),
     ],
 )
 def test_match(digest: str, proxied: str, kept: tuple) -> None:
@@ -77,6 +106,8 @@ def test_match(digest: str, proxied: str, kept: tuple) -> None:
 @pytest.mark.parametrize(
     ("digest", "proxied"),
     [
+        ("SELECT * FROM t WHERE k = ?", "SELECT a, b"),  # `*` never followed by a FROM
+        ("SELECT a FROM t WHERE k = ?", "DELETE a FROM t WHERE k = $1"),  # another statement
         ("SELECT a FROM t WHERE k = ?", "SELECT a FROM u WHERE k = $1"),  # another table
         ("SELECT a FROM t WHERE k = ?", "SELECT a FROM t WHERE k = $1 AND z = 1"),  # more
         ("SELECT a FROM t WHERE k = ? AND z = ?", "SELECT a FROM t WHERE k = $1"),  # less
@@ -112,6 +143,29 @@ def test_tokens_unquote_and_unqualify() -> None:
         "x",
         "-",
         "5",
+    ]
+
+
+def test_tokens_keep_what_readyset_does_not_reorder() -> None:
+    text = (
+        "SELECT a FROM t JOIN u ON 1 = u.x WHERE 5 = k + 1 AND a + 5 = k AND 8 < s"
+        " GROUP BY a HAVING 2 < c ORDER BY a LIMIT 0, 10 FOR UPDATE"
+    )
+    assert [t.text for t in tokens(text)] == (
+        "select a from t join u on x = 1 where 5 = k + 1 and a + 5 = k and s > 8"
+        " group by a having c > 2 order by a limit 10 offset 0 for update"
+    ).split()
+    assert [t.text for t in tokens("`a``b` = -5")] == ["a`b", "=", "-5"]
+    assert [t.text for t in tokens("-5")] == ["-5"]
+
+
+def test_variants_skip_other_statements() -> None:
+    entries = [
+        Proxied("q_9", "SELECT b FROM t WHERE k = $1", "yes", 50),
+        Proxied("q_1", "SELECT a FROM t WHERE k = $1", "yes", 2),
+    ]
+    assert variants("SELECT a FROM t WHERE k = ?", entries) == [
+        Variant("q_1", "SELECT a FROM t WHERE k = $1", (None,), 2)
     ]
 
 
@@ -167,3 +221,16 @@ def test_route_pattern_values_of_every_kind() -> None:
         assert _routes(pattern, f"SELECT a FROM t WHERE k = {value}"), value
     assert not _routes(pattern, "SELECT a FROM t WHERE k = b")
     assert not _routes(pattern, "SELECT a FROM t WHERE k = 5 OR 1 = 1")
+    assert _routes(pattern, "SELECT a FROM t WHERE k=5")  # spacing is free
+
+
+def test_route_pattern_a_kept_double_quoted_string_matches_either_quote() -> None:
+    pattern = route_pattern("SELECT a FROM t WHERE k = ?", [('"q"',)])
+    assert _routes(pattern, "SELECT a FROM t WHERE k = 'q'")
+    assert _routes(pattern, 'SELECT a FROM t WHERE k = "q"')
+    assert not _routes(pattern, "SELECT a FROM t WHERE k = 'r'")
+
+
+def test_route_pattern_does_not_require_a_comment_the_digest_kept() -> None:
+    pattern = route_pattern("SELECT a FROM t WHERE k = ? /* controller */", [(None,)])
+    assert _routes(pattern, "SELECT a FROM t WHERE k = 5")

@@ -66,6 +66,12 @@ def test_detect_without_features_row_after_topk_default_leaves_topk_unknown() ->
     assert p.key == "stable-260720/deep/topk?"
 
 
+def test_detect_topk_default_starts_at_stable_260630() -> None:
+    # without an Enabled Features row, Top K is known to be off only before its default release
+    assert profiles.detect("stable-260629", STATUS_OLD, DEEP).topk is False
+    assert profiles.detect("stable-260630", STATUS_OLD, DEEP).topk is None
+
+
 def test_detect_unknown_release() -> None:
     p = profiles.detect("", STATUS_OLD, None)
     assert p == Profile("", None, DEEP, None)
@@ -77,6 +83,9 @@ def test_detect_mode_from_probe_and_default() -> None:
     assert profiles.detect("stable-260423", STATUS_NONE, None).mode == SHALLOW
     assert profiles.detect("stable-260226", STATUS_NONE, None).mode == DEEP
     assert profiles.detect("stable-260423", STATUS_NONE, DEEP).mode == DEEP
+    # shallow is the default from stable-260331 itself, not only after it
+    assert profiles.detect("stable-260331", STATUS_OLD, None).mode == SHALLOW
+    assert profiles.detect("stable-260330", STATUS_OLD, None).mode == DEEP
 
 
 def test_config_wins_over_what_was_seen() -> None:

@@ -415,6 +415,33 @@ def test_from_variables_bad_values_keep_defaults(name: str, value: str) -> None:
     assert DigestSettings.from_variables({name: value}) == DigestSettings()
 
 
+def test_from_variables_reads_each_variable_on_its_own() -> None:
+    # a variable that is not set does not stop the ones after it from being read
+    settings = DigestSettings.from_variables({"mysql-query_digests_max_query_length": "2000"})
+    assert settings == DigestSettings(max_query_length=2000)
+
+
+@pytest.mark.parametrize("value", ["ON", "yes", "1", "True"])
+def test_from_variables_true_spellings(value: str) -> None:
+    settings = DigestSettings.from_variables({"mysql-query_digests_lowercase": value})
+    assert settings.lowercase is True  # the default is false
+
+
+@pytest.mark.parametrize("value", ["OFF", "no", "0", "False"])
+def test_from_variables_false_spellings(value: str) -> None:
+    settings = DigestSettings.from_variables({"mysql-query_digests": value})
+    assert settings.enabled is False  # the default is true
+
+
+def test_from_variables_integer_bounds_are_inclusive() -> None:
+    top = DigestSettings.from_variables({"mysql-query_digests_max_digest_length": "1048576"})
+    assert top.max_digest_length == 1048576
+    bottom = DigestSettings.from_variables({"mysql-query_digests_max_digest_length": "16"})
+    assert bottom.max_digest_length == 16
+    over = DigestSettings.from_variables({"mysql-query_digests_max_digest_length": "1048577"})
+    assert over.max_digest_length == 2048
+
+
 def test_from_variables_false_values() -> None:
     settings = DigestSettings.from_variables(
         {"mysql-query_digests": "0", "mysql-query_digests_lowercase": "False"}
@@ -455,6 +482,11 @@ def test_siblings_cap() -> None:
     assert len(sibling_digest_texts(text, DigestSettings(), max_results=10)) == 10
 
 
+def test_siblings_default_cap() -> None:
+    text = " AND ".join(f"c{n} IN (?)" for n in range(5))  # 5**5 - 1 combinations
+    assert len(sibling_digest_texts(f"SELECT a FROM t WHERE {text}", DigestSettings())) == 1024
+
+
 def test_siblings_all_translate_to_cacheable() -> None:
     settings = DigestSettings()
     for text in sibling_digest_texts("SELECT a FROM t WHERE x IN (?,?)", settings):
@@ -470,6 +502,8 @@ def test_siblings_all_translate_to_cacheable() -> None:
         "SELECT a FROM t WHERE (x,y) IN ((?,?),(?,?))",
         "SELECT a FROM t WHERE x IN (?,?",
         "SELECT a FROM t WHERE f(?,?,?,?) = ?",
+        "SELECT a FROM t WHERE x IN (?+?)",
+        "SELECT a FROM t WHERE x IN (?,,?)",
     ],
 )
 def test_no_siblings(text: str) -> None:
@@ -501,6 +535,141 @@ MORE_CASES: dict[str, Case] = {
     "date after a keyword": Case("SELECT a FROM t WHERE ? < DATE ? AND d = ?", "!typed literal"),
     "multi-row reported before tuple compression": Case(
         "SELECT a FROM t WHERE (a,b,c,d,e) IN ((?,?,?,...),...)", "!multi-row list compressed"
+    ),
+    # quoted text: doubled quotes and backslashes
+    "doubled backquote in an identifier": same("SELECT a FROM t WHERE `odd``name` = ?"),
+    "identifier ending in a backquote": same("SELECT a FROM t WHERE `tick``` = ?"),
+    "backslash in backquotes is no escape": same("SELECT `a\\` FROM t WHERE b = ?"),
+    "doubled quote in a kept string": Case(
+        "SELECT a FROM t WHERE b = ? /*!50000 AND c = 'it''s' */",
+        "SELECT a FROM t WHERE b = ? AND c = 'it''s'",
+    ),
+    "empty kept string": Case(
+        "SELECT a FROM t WHERE b = ? /*!50000 AND c = '' */",
+        "SELECT a FROM t WHERE b = ? AND c = ''",
+    ),
+    # introducers, NULL, typed literals
+    "B? bit string": Case("SELECT a FROM t WHERE b = B?", "SELECT a FROM t WHERE b = ?"),
+    "NOT ? is a value, not NULL": Case(
+        "SELECT a FROM t WHERE b = ? AND NOT ?", "!would not parameterise", {"replace_null": True}
+    ),
+    "IS NOT ? after a select list": Case(
+        "SELECT a,b FROM t WHERE c IS NOT ?",
+        "SELECT a,b FROM t WHERE c IS NOT NULL",
+        {"replace_null": True},
+    ),
+    "typed literal after a glued operator": Case(
+        "SELECT a FROM t WHERE d=DATE ?", "!typed literal (DATE ?)"
+    ),
+    "typed literals after BETWEEN and AND": Case(
+        "SELECT a FROM t WHERE d BETWEEN DATE ? AND DATE ?", "!typed literal (DATE ?)"
+    ),
+    # ?-?-? as one value
+    "date arithmetic before another conjunct": Case(
+        "SELECT a FROM t WHERE d = ?-?-? AND e = ?", "SELECT a FROM t WHERE d = ? AND e = ?"
+    ),
+    "date arithmetic glued after the comparison": Case(
+        "SELECT a FROM t WHERE d=?-?-?", "SELECT a FROM t WHERE d=?"
+    ),
+    "date arithmetic glued to the comparison": Case(
+        "SELECT a FROM t WHERE ?-?-?=d", "SELECT a FROM t WHERE ?=d"
+    ),
+    "date arithmetic between, in a subquery": Case(
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN ?-?-? AND ?-?-?)",
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN ? AND ?)",
+    ),
+    "date arithmetic as BETWEEN's upper bound": Case(
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN e AND ?-?-?)",
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN e AND ?)",
+    ),
+    "date arithmetic after an expression lower bound": Case(
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN e+? AND ?-?-?)",
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN e+? AND ?)",
+    ),
+    "date arithmetic after a BETWEEN that has its AND": same(
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN ? AND e AND ?-?-?)"
+    ),
+    "date arithmetic after a function lower bound": same(
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d BETWEEN f(?) AND ?-?-?)"
+    ),
+    "date arithmetic inside a sum before a comparison": same(
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE x+?-?-? = d)"
+    ),
+    "date arithmetic inside a sum after a comparison": same(
+        "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE d = ?-?-?+x)"
+    ),
+    "constant comparison with DIV after": Case(
+        "SELECT a FROM t WHERE ? = ? DIV d", "!would not parameterise"
+    ),
+    "constant comparison with arithmetic after": Case(
+        "SELECT a FROM t WHERE ? = ?*d", "!would not parameterise"
+    ),
+    "compressed list with spaces": Case(
+        "SELECT a FROM t WHERE id IN (?, ?, ?, ...)", "SELECT a FROM t WHERE id IN (?, ?, ?)"
+    ),
+    "compressed list with spaces around commas": Case(
+        "SELECT a FROM t WHERE id IN (? , ? , ? , ...)", "SELECT a FROM t WHERE id IN (? , ? , ? )"
+    ),
+    "compressed IN list after a function call in it": Case(
+        "SELECT a FROM t WHERE x IN (f(?),?,?,...)", "!would not parameterise (x IN ( f ( ? )"
+    ),
+    # comments
+    "executable comment ending without a space": Case(
+        "SELECT a FROM t /*!50000 WHERE b = ?*/", "SELECT a FROM t WHERE b = ?"
+    ),
+    "executable comment without a version": Case(
+        "SELECT /*!SQL_NO_CACHE*/ a FROM t WHERE b = ?", "SELECT SQL_NO_CACHE a FROM t WHERE b = ?"
+    ),
+    "executable comment glued to its version": Case(
+        "SELECT /*!50000X*/ FROM t WHERE b = ?", "SELECT X FROM t WHERE b = ?"
+    ),
+    "executable comment holding !=": Case(
+        "SELECT a FROM t WHERE b = ? /*!50000 AND c != d */",
+        "SELECT a FROM t WHERE b = ? AND c != d",
+    ),
+    "only the removed comment gets a space": Case(
+        "SELECT /* x */ a FROM t WHERE b=?", "SELECT a FROM t WHERE b=?", {"keep_comment": True}
+    ),
+    "a removed comment leaves whitespace": Case(
+        "SELECT a FROM t WHERE d >= DATE/* x */?", "!typed literal", {"keep_comment": True}
+    ),
+    "leading whitespace": Case(" SELECT a FROM t WHERE b = ?", "SELECT a FROM t WHERE b = ?"),
+    "locking read in a parenthesised query": Case(
+        "(SELECT a FROM t WHERE b = ? LOCK IN SHARE MODE)", "!LOCK IN SHARE MODE"
+    ),
+    "cte with a function call in its body": same(
+        "WITH c AS (SELECT COUNT(a) AS n FROM t) SELECT n FROM c WHERE n = ?"
+    ),
+    # placeholders and query structure
+    "parenthesised query with an ordered LIMIT": same(
+        "((SELECT a FROM t WHERE b = ?) ORDER BY c LIMIT ?)"
+    ),
+    "ordered LIMIT in a UNION operand": same(
+        "SELECT a FROM t WHERE b = ? UNION (SELECT a FROM u WHERE c = ? ORDER BY d LIMIT ?)"
+    ),
+    "ordered LIMIT in an INTERSECT operand": same(
+        "SELECT a FROM t WHERE b = ? INTERSECT (SELECT a FROM u WHERE c = ? ORDER BY d LIMIT ?)"
+    ),
+    "ordered LIMIT in an EXCEPT operand": same(
+        "SELECT a FROM t WHERE b = ? EXCEPT (SELECT a FROM u WHERE c = ? ORDER BY d LIMIT ?)"
+    ),
+    "LIMIT in a WITH subquery": Case(
+        "SELECT a FROM t WHERE b IN (WITH c AS (SELECT b FROM u) SELECT b FROM c LIMIT ?)",
+        "!placeholder in LIMIT",
+    ),
+    "LIMIT in a common table expression": Case(
+        "WITH c AS (SELECT a FROM t ORDER BY a LIMIT ?) SELECT a FROM c WHERE a = ?",
+        "!placeholder in LIMIT",
+    ),
+    "bracketed BETWEEN without placeholders": same(
+        "SELECT a FROM t WHERE (d BETWEEN a AND b) AND c = ?"
+    ),
+    "constant IN list": Case("SELECT a FROM t WHERE ? IN (?,?)", "!would not parameterise"),
+    "reversed equality on a qualified column": same("SELECT a FROM t WHERE ? = t.c"),
+    "reversed equality on a backquoted column": same("SELECT a FROM t WHERE ? = `t`.`c`"),
+    "reversed inequality": Case("SELECT a FROM t WHERE ? <> id", "!would not parameterise"),
+    "LIKE with a bracketed value": Case(
+        "SELECT a FROM t WHERE n LIKE (?)", "!would not parameterise"
     ),
 }
 
@@ -536,3 +705,215 @@ def test_never_raises(pieces: list[str], no_digits: bool, replace_null: bool, lo
     else:
         assert result.query.strip() == result.query and result.query
     sibling_digest_texts(text, digest_settings)
+
+
+# --------------------------------------------------------------------------------------------
+# The reasons, word for word: they are what the operator reads in the log and in `status`.
+
+CONSERVATIVE_KEY = "unknown/deep/topk?"
+
+REASONS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "disabled": (
+        "SELECT a FROM t WHERE b = ?",
+        {"enabled": False},
+        "query digests are disabled (mysql-query_digests=false)",
+    ),
+    "blank": ("  ", {}, "empty digest text"),
+    "only comments": ("/* x */", {"keep_comment": True}, "empty digest text (only comments)"),
+    "query length": (
+        "SELECT a FROM t WHERE b = ?",
+        {"max_query_length": 28},
+        "truncated digest text (27 bytes, mysql-query_digests_max_query_length=28)",
+    ),
+    "cut character": (
+        "SELECT a FROM t WHERE b = ? AND c\ufffd",
+        {},
+        "truncated digest text (cut multi-byte character)",
+    ),
+    "open backquote": (
+        "SELECT `a`,`b FROM",
+        {},
+        "truncated digest text (unterminated backquoted identifier)",
+    ),
+    "open string": (
+        "SELECT a FROM t WHERE b = 'x",
+        {},
+        "truncated digest text (unterminated string)",
+    ),
+    "open comment": (
+        "SELECT a FROM t /* x",
+        {"keep_comment": True},
+        "truncated digest text (unterminated comment)",
+    ),
+    "comment inside an executable comment": (
+        "SELECT a FROM t WHERE /*!50000 b = ? /* x */ AND c = ?",
+        {},
+        "truncated digest text (unterminated comment)",
+    ),
+    "stray terminator": (
+        "SELECT SQL_NO_CACHE */ a FROM t WHERE b = ?",
+        {},
+        "unmatched comment terminator */ (executable comment residue)",
+    ),
+    "hash": ("SELECT a FROM t WHERE b = ? # x", {}, "comment marker # outside quotes"),
+    "dashes": ("SELECT a FROM t WHERE b = ? -- x", {}, "comment marker -- outside quotes"),
+    "dashes at the end": ("SELECT a FROM t WHERE b = ? --", {}, "comment marker -- outside quotes"),
+    "closing parenthesis": ("SELECT a FROM t WHERE b = ?)", {}, "unbalanced parentheses"),
+    "open parenthesis": (
+        "SELECT a FROM t WHERE b IN (?,?",
+        {},
+        "truncated digest text (unbalanced parentheses)",
+    ),
+    "two statements": ("SELECT a FROM t WHERE b = ?; SELECT ?", {}, "more than one statement"),
+    "show": ("SHOW TABLES", {}, "not a SELECT statement (SHOW)"),
+    "no word": ("(?)", {}, "not a SELECT statement"),
+    "into": ("SELECT a INTO @x FROM t WHERE b = ?", {}, "SELECT ... INTO"),
+    "for share": ("SELECT a FROM t WHERE b = ? FOR SHARE", {}, "locking read (FOR SHARE)"),
+    "lock in share mode": (
+        "SELECT a FROM t WHERE b = ? LOCK IN SHARE MODE",
+        {},
+        "locking read (LOCK IN SHARE MODE)",
+    ),
+    "found rows": (
+        "SELECT SQL_CALC_FOUND_ROWS id FROM t WHERE a = ?",
+        {},
+        "SQL_CALC_FOUND_ROWS (FOUND_ROWS() needs the real execution)",
+    ),
+    "no_digits backquoted": (
+        "SELECT a FROM `t_?` WHERE b = ?",
+        {"no_digits": True},
+        "digits in identifiers replaced by ? (mysql-query_digests_no_digits): `t_?`",
+    ),
+    "no_digits qualified": (
+        "SELECT a FROM t WHERE b = t1.c?d",
+        {"no_digits": True},
+        "digits in identifiers replaced by ? (mysql-query_digests_no_digits): t1.c?d",
+    ),
+    "no_digits across a qualifier": (
+        "SELECT a FROM db?.t? WHERE b = ?",
+        {"no_digits": True},
+        "digits in identifiers replaced by ? (mysql-query_digests_no_digits): db?.t?",
+    ),
+    "no_digits before a word": (
+        "SELECT a FROM t WHERE b = ?x",
+        {"no_digits": True},
+        "digits in identifiers replaced by ? (mysql-query_digests_no_digits): ?x",
+    ),
+    "glued to a qualifier": (
+        "SELECT a FROM t WHERE b = t.?",
+        {},
+        "placeholder glued to identifier: .?",
+    ),
+    "qualified name that looks like an introducer": (
+        "SELECT a FROM t WHERE b = t._latin1?",
+        {},
+        "placeholder glued to identifier: _latin1?",
+    ),
+    "N then a space is no introducer": (
+        "SELECT a FROM t WHERE b = N ?",
+        {},
+        "operator lost by ProxySQL's digest ('N ?')",
+    ),
+    "glued after": ("SELECT a FROM t WHERE b = ?abc", {}, "placeholder glued to identifier: ?abc"),
+    "glued before": ("SELECT a FROM t WHERE b = abc?", {}, "placeholder glued to identifier: abc?"),
+    "a word ending in a charset name is no introducer": (
+        "SELECT a FROM t WHERE b = xutf8?",
+        {},
+        "placeholder glued to identifier: xutf8?",
+    ),
+    "an underscore word that is no charset is no introducer": (
+        "SELECT a FROM t WHERE b = _utf8x?",
+        {},
+        "placeholder glued to identifier: _utf8x?",
+    ),
+    "two spaces": (
+        "SELECT price  stock FROM products WHERE id = ?",
+        {},
+        "operator lost by ProxySQL's digest ('price  stock')",
+    ),
+    "value after a column": (
+        "SELECT stock ? AS s1 FROM products WHERE id = ?",
+        {},
+        "operator lost by ProxySQL's digest ('stock ?')",
+    ),
+    "multi-row": (
+        "SELECT a FROM t WHERE (x,y) IN ((?,...),(?,...),...)",
+        {"grouping_limit": 1},
+        "multi-row list compressed by ProxySQL (mysql-query_digests_groups_grouping_limit)",
+    ),
+    "function arguments": (
+        "SELECT a FROM t WHERE b = COALESCE(?,?,?,...)",
+        {},
+        "value list compressed by ProxySQL outside an IN list (mysql-query_digests_grouping_limit)",
+    ),
+    "compressed select list": (
+        "SELECT ?,?,?,... FROM t WHERE b = ?",
+        {},
+        "value list compressed by ProxySQL outside an IN list (mysql-query_digests_grouping_limit)",
+    ),
+    "ellipsis after a value without a comma": (
+        "SELECT a FROM t WHERE b IN (?,? ...)",
+        {},
+        "value list compressed by ProxySQL in an unknown position",
+    ),
+    "bare ellipsis": (
+        "SELECT a FROM t WHERE b = ...",
+        {},
+        "value list compressed by ProxySQL in an unknown position",
+    ),
+    "typed literal": (
+        "SELECT a FROM t WHERE d >= DATE ?",
+        {},
+        "typed literal (DATE ?): Readyset keeps it as a literal, so a cache made from the digest"
+        " would never match the application's queries",
+    ),
+    "constant comparison": ("SELECT a FROM t WHERE ?=? AND b = ?", {}, "constant comparison (?=?)"),
+    "order-less limit": (
+        "SELECT a FROM t WHERE b = ? LIMIT ?",
+        {},
+        f"placeholder in an order-less LIMIT (Readyset {CONSERVATIVE_KEY} keeps a literal LIMIT"
+        " in the cache key: one cache per LIMIT value)",
+    ),
+    "select list": (
+        "SELECT ? FROM t WHERE b = ?",
+        {},
+        f"placeholder in select list (deep caches of Readyset {CONSERVATIVE_KEY}"
+        " keep that literal)",
+    ),
+    "from-less": (
+        "SELECT DATABASE()",
+        {},
+        "FROM-less SELECT (Readyset caches only queries reading tables)",
+    ),
+    "range": (
+        "SELECT a FROM t WHERE stock < ?",
+        {},
+        f"range placeholder (Readyset {CONSERVATIVE_KEY} keeps range literals; ranges are"
+        " parameterised from stable-240425)",
+    ),
+    # the conjunct is quoted whole: BETWEEN's AND does not split it
+    "between": (
+        "SELECT a FROM t WHERE d BETWEEN ? AND ?",
+        {},
+        "placeholder Readyset would not parameterise (d BETWEEN ? AND ?)",
+    ),
+    # brackets that do not enclose the whole conjunct are not a group
+    "bracketed or": (
+        "SELECT a FROM t WHERE (a = ?) OR (b = ?)",
+        {},
+        "placeholder Readyset would not parameterise (( a = ? ) OR ( b = ? ))",
+    ),
+    "long conjunct cut at 60 characters": (
+        "SELECT a FROM t WHERE COALESCE(`orders`.`shipped_at`,`orders`.`created_at`) = ?",
+        {},
+        "placeholder Readyset would not parameterise"
+        " (COALESCE ( `orders` . `shipped_at` , `orders` . `created_at`)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REASONS.values(), ids=list(REASONS))
+def test_reason_wording(case: tuple[str, dict[str, Any], str]) -> None:
+    digest, digest_settings, reason = case
+    result = translate(digest, DigestSettings(**digest_settings))
+    assert isinstance(result, NotCacheable) and result.reason == reason, result

@@ -60,6 +60,12 @@ ROWS: dict[str, Row] = {
     "shallow: order-less LIMIT is a parameter": Row(
         H_SHALLOW, "SELECT a FROM t WHERE id = ? LIMIT ?", "="
     ),
+    "order-less LIMIT in a UNION operand": Row(
+        H_TOPK,
+        "(SELECT a FROM t WHERE b = ? ORDER BY a LIMIT ?)"
+        " UNION (SELECT a FROM u WHERE c = ? LIMIT ?)",
+        "!order-less LIMIT",
+    ),
     "shallow: LIMIT in a subquery": Row(
         D_SHALLOW, "SELECT a FROM t WHERE b IN (SELECT b FROM u WHERE c = ? LIMIT ?)", "="
     ),
@@ -84,6 +90,9 @@ ROWS: dict[str, Row] = {
         A, "SELECT a FROM t WHERE (`t`.`d` = ? AND `t`.`k` = ?)", "="
     ),
     "reversed equality": Row(A, "SELECT a FROM t WHERE ? = id", "="),
+    "reversed equality beside a range": Row(
+        D, "SELECT a FROM t WHERE ? = cat AND stock > ?", "!equality and range"
+    ),
     "shallow: equality and range": Row(
         D_SHALLOW, "SELECT a FROM t WHERE cat = ? AND stock > ?", "="
     ),
@@ -140,6 +149,9 @@ ROWS: dict[str, Row] = {
     "shallow before stable-260226 keys like deep": Row(
         C_SHALLOW, "SELECT a FROM t WHERE n LIKE ?", "!would not parameterise"
     ),
+    "shallow: DATE() is a function, not a typed literal": Row(
+        H_SHALLOW, "SELECT a FROM t WHERE d = DATE(?)", "="
+    ),
     # never cacheable, whatever the release
     "FROM-less in shallow": Row(H_SHALLOW, "SELECT ?", "!FROM-less"),
     "locking read in shallow": Row(
@@ -172,6 +184,21 @@ def test_translate_per_profile(row: Row) -> None:
         assert row.expected[1:] in result.reason, result.reason
     else:
         assert result == Cacheable(_render(row.expected, row.digest))
+
+
+@pytest.mark.parametrize(
+    ("digest", "word"),
+    [
+        ("SELECT a FROM t WHERE n = _utf8mb4?", "_utf8mb4"),
+        ("SELECT a FROM t WHERE n = _latin1 ?", "_latin1"),
+    ],
+)
+def test_shallow_introducer_reason_names_it(digest: str, word: str) -> None:
+    result = translate(digest, DigestSettings(), H_SHALLOW)
+    assert isinstance(result, NotCacheable)
+    assert (
+        result.reason == f"charset introducer ({word}?): a shallow cache keys on its exact spelling"
+    )
 
 
 def test_refusal_names_the_release() -> None:
