@@ -89,14 +89,21 @@ def variant_names(ours: Iterable[Owned]) -> set[str]:
     }
 
 
-def needs_readyset_record(ours: Iterable[Owned], now: float) -> bool:
-    """Whether a pass must read SHOW PROXIED QUERIES: a rule learns variants, or started
-    routing or mirroring within CHECK_WINDOW_S."""
+def needs_readyset_record(
+    ours: Iterable[Owned], now: float, active: Optional[set[tuple[str, str]]] = None
+) -> bool:
+    """Whether a pass must read SHOW PROXIED QUERIES: a rule learns variants, a variant rule
+    started routing within CHECK_WINDOW_S, or a rule did and its statements reached Readyset
+    since the last pass (`active`: the (digest, schema) with Readyset executions; None when
+    unknown). A pass that saw no such statement has nothing new to check."""
     for item in ours:
         if item.learning:
             return True
         since = mirrored_at(item.rule.comment) if item.mirror else routed_at(item.rule.comment)
-        if since is not None and now - since < CHECK_WINDOW_S:
+        if since is None or now - since >= CHECK_WINDOW_S:
+            continue
+        key = (item.cache_digest or "", item.rule.schemaname or "")
+        if active is None or variant_ids(item.rule.comment) is not None or key in active:
             return True
     return False
 

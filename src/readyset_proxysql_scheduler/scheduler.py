@@ -300,7 +300,8 @@ class Pass:
         self.profile_key = "+".join(p.key for p in self.releases)
         # Readyset's own record first: rules it does not serve go, learned variants get routed.
         learned: set[str] = set()
-        if rules.needs_readyset_record(ours, self.now):
+        upkeep = getattr(self, "upkeep", None)
+        if rules.needs_readyset_record(ours, self.now, upkeep.active if upkeep else None):
             from readyset_proxysql_scheduler.learning import Learning
 
             learning = Learning(self, ours)

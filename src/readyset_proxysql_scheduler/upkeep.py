@@ -48,6 +48,8 @@ class Upkeep:
         self.p = p
         self.policy = lifecycle.Policy.from_config(p.config)
         self.preferred: list[DigestRow] = []  # candidates, hottest first (replacements first)
+        # (digest, schema) whose statements reached Readyset since the previous pass
+        self.active: set[Key] = set()
 
     def run(self, online: list[Live]) -> set[int]:
         """Carry out this pass's decisions; the ids of the rules it judged, which the plain
@@ -106,6 +108,8 @@ class Upkeep:
             track, delta = history.observe(old, sides[key], now, bucket_s, c.replace_window_s)
             tracks[key] = track
             deltas[key] = delta
+            if delta.readyset.count > 0:
+                self.active.add(key)
             if delta.resets:
                 p.log.info(
                     f"digest {key[0]} (schema {key[1]}): {delta.resets} counter row(s) reset"

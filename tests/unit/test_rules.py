@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Optional
 
 from readyset_proxysql_scheduler import rules
 from readyset_proxysql_scheduler.proxysql import RuleRow
@@ -164,3 +164,26 @@ def test_place_a_partial_fit_below_a_user_rule() -> None:
 
 def test_place_nothing() -> None:
     assert rules.place([rule(1, "catch-all")], 0) == rules.Placement([])
+
+
+def test_needs_readyset_record() -> None:
+    now = 1_700_000_000.0
+    routed = rule(1, rules.added_comment(now - 60), digest="0xA", schemaname="shop")
+    old = rule(2, rules.added_comment(now - rules.CHECK_WINDOW_S), digest="0xB")
+    learning = rule(3, rules.learning_comment(now - 10**6), mirror_hostgroup=99)
+    variants = rule(4, rules.variants_comment(now - 60, ["q_1"]), digest="0xC")
+
+    def needs(rows: list[RuleRow], active: Optional[set[tuple[str, str]]]) -> bool:
+        return rules.needs_readyset_record(rules.owned(rows, 99), now, active)
+
+    # a rule routed within the window: read when its statements reached Readyset, or unknown
+    assert needs([routed], None)
+    assert needs([routed], {("0xA", "shop")})
+    assert not needs([routed], set())
+    assert not needs([routed], {("0xA", "other")})
+    # past the window: never
+    assert not needs([old], None)
+    # learning, and variant rules within the window: always
+    assert needs([learning], set())
+    assert needs([variants], set())
+    assert not needs([], None)
