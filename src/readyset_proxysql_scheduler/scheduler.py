@@ -384,12 +384,8 @@ class Pass:
     def add_queries(
         self, online: list[Live], all_rules: list[RuleRow], slots: int
     ) -> list[tuple[str, str]]:
-        # Only passes that discover load the translator and the hash.
-        from readyset_proxysql_scheduler.discovery import in_list_siblings
-        from readyset_proxysql_scheduler.translate import DigestSettings
-
         c = self.config
-        settings = DigestSettings.from_variables(self.admin.digest_variables())
+        settings: Optional[DigestSettings] = None  # read with the first digest to translate
         releases = self.releases
         known = self.state.unsupported
         rows = self.candidate_rows(slots + min(len(known), 10000))
@@ -408,6 +404,11 @@ class Pass:
             if refused is not None and refused.profile == self.profile_key:
                 continue  # asked already, of these same releases
             self.check_time(f"asking Readyset about {row.digest}")
+            if settings is None:
+                # Only passes with a digest to ask about load the translator and the hash.
+                from readyset_proxysql_scheduler.translate import DigestSettings
+
+                settings = DigestSettings.from_variables(self.admin.digest_variables())
             query = self.supported_query(row, settings, online[0], releases)
             if isinstance(query, Remembered):
                 accepted.append((row, query))
@@ -446,6 +447,9 @@ class Pass:
             new.append((head, None))
             new.extend((head, (sib.digest, sib.digest_text)) for sib in a.rows[1:])
         for row in chosen:
+            from readyset_proxysql_scheduler.discovery import in_list_siblings
+
+            assert settings is not None  # a chosen row was translated
             new.append((row, None))
             here = {d for d, schema in taken if schema in ("", row.schemaname)}
             for found in in_list_siblings(row, settings, here):
