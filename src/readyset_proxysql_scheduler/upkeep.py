@@ -176,7 +176,8 @@ class Upkeep:
             self._apply(d, by_key[d.key], online)
             if d.replaced_by is not None:
                 targets.append(d.replaced_by)
-        p._rules = None  # re-read: discovery and drop_orphans see the rules as they are now
+        if decisions:
+            p._rules = None  # re-read: discovery and drop_orphans see the rules as they are now
 
         self._rank(tracks, best, targets, ours_keys)
         self._keep(tracks, ours_keys)
