@@ -269,7 +269,8 @@ class Learning:
         mine = {variant_cache_name(q) for q in rules.variant_ids(rule.comment) or []}
         for name, query in sorted(self.run.state.queries.items()):
             own = name in mine or (
-                not name.startswith("v_") and (query.digest, query.schema) == (digest, schema)
+                not name.startswith(rules.VARIANT_PREFIX)
+                and (query.digest, query.schema) == (digest, schema)
             )
             if not own or name in keep:
                 continue

@@ -21,7 +21,6 @@ Only runs with `metrics_file` (and `status`) import this module; a pass counts i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
@@ -139,20 +138,9 @@ def render(report: PassReport) -> str:
 
 def write(path: str, report: PassReport) -> None:
     """Replace `path` with the report, atomically; raises OSError."""
-    directory, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{base}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(render(report))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from readyset_proxysql_scheduler.files import replace_atomically
+
+    replace_atomically(path, render(report), 0o644)
 
 
 def read(path: str) -> dict[str, float]:

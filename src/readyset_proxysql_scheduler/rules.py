@@ -74,10 +74,13 @@ _VARIANT_IDS = re.compile(re.escape(VARIANTS) + r"(q_[0-9a-f]+(?:,q_[0-9a-f]+)*)
 CHECK_WINDOW_S = 3600
 
 
+VARIANT_PREFIX = "v_"
+
+
 def variant_cache_name(query_id: str) -> str:
     """One cache per Readyset query id (the id covers the statement and the schema): two
     digests whose statements Readyset rewrites alike share it, as they share Readyset's cache."""
-    return "v_" + query_id[2:]
+    return VARIANT_PREFIX + query_id[2:]
 
 
 def variant_names(ours: Iterable[Owned]) -> set[str]:

@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from readyset_proxysql_scheduler.translate import DigestSettings, NotCacheable
 
 
+def used(name: str, query: Remembered, ruled: set[tuple[str, str]], variants: set[str]) -> bool:
+    """Whether a rule sends traffic to this cache: a variant cache its rule names, or a digest
+    cache whose (digest, schema) a rule routes or mirrors."""
+    if name.startswith(rules.VARIANT_PREFIX):
+        return name in variants
+    return (query.digest, query.schema) in ruled
+
+
 class PassTimeout(Exception):
     """The pass ran out of its time budget (`pass_timeout_s`)."""
 
@@ -185,11 +193,7 @@ class Pass:
         """Give these hosts every cache the scheduler's rules use."""
         ours = rules.owned(self.rules(), self.config.readyset_hostgroup)
         ruled, variants = self.ruled(ours), variant_names(ours)
-        wanted = {
-            n: q
-            for n, q in self.state.queries.items()
-            if n in variants or (not n.startswith("v_") and (q.digest, q.schema) in ruled)
-        }
+        wanted = {n: q for n, q in self.state.queries.items() if used(n, q, ruled, variants)}
         if not wanted or not online:
             return
         for live in online:
@@ -354,9 +358,7 @@ class Pass:
         died before writing it, a host refused the cache) are dropped from every online host,
         so nothing is left that nobody owns. A still-hot query is simply found again."""
         for name, query in sorted(self.state.queries.items()):
-            if name in variants or (
-                not name.startswith("v_") and (query.digest, query.schema) in ruled
-            ):
+            if used(name, query, ruled, variants):
                 continue
             if query.adopted:  # an operator made it: only the rule was ours
                 self.log.note(

@@ -31,7 +31,6 @@ The file is rewritten atomically (temporary file, then rename) and only outside 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -182,19 +181,7 @@ def load(path: str) -> tuple[State, str]:
 
 
 def save(path: str, state: State) -> None:
-    import tempfile  # only passes that change something pay for it
+    from readyset_proxysql_scheduler.files import replace_atomically
 
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rps-state-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state.to_json(), handle, indent=1, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    text = json.dumps(state.to_json(), indent=1, ensure_ascii=False)
+    replace_atomically(path, text, 0o600, sync=True)

@@ -339,7 +339,7 @@ def _latency(t: Traffic) -> str:
 def _state(e: Entry) -> str:
     if e.state == "mirrored" and e.mirrored_until is not None:
         return f"mirrored until {_when(e.mirrored_until)}"
-    if e.state == "routed" and e.cache and e.cache.startswith("v_"):
+    if e.state == "routed" and e.cache and e.cache.startswith(rules.VARIANT_PREFIX):
         return f"routed: {len(e.cache.split(','))} literal variant(s)"
     if e.state in ("refused", "inactive", "learning") and e.reason:
         return f"{e.state}: {e.reason}"
