@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from readyset_proxysql_scheduler import health, hosts, rules
@@ -27,18 +26,25 @@ def cache_name(digest: str, schema: str) -> str:
     return f"d_{digest}_h{hashlib.sha1(schema.encode('utf-8')).hexdigest()[:10]}"
 
 
-@dataclass
 class Live:
     """A Readyset host during this pass."""
 
-    host: hosts.Host
-    client: Readyset
-    verdict: health.Verdict
-    caches: Optional[set[str]] = None  # names seen by SHOW CACHES, None until read
-    routable: bool = False  # healthy, and ProxySQL sends it traffic (ONLINE at runtime)
-    status_rows: Optional[list[tuple[str, str]]] = None  # SHOW READYSET STATUS, when read
-    profile: Optional[Profile] = None  # what its caches serve, once detected
-    cache_texts: Optional[dict[str, str]] = None  # SHOW CACHES: name -> Readyset's query text
+    def __init__(
+        self,
+        host: hosts.Host,
+        client: Readyset,
+        verdict: health.Verdict,
+        routable: bool = False,  # healthy, and ProxySQL sends it traffic (ONLINE at runtime)
+        status_rows: Optional[list[tuple[str, str]]] = None,  # SHOW READYSET STATUS, if read
+    ) -> None:
+        self.host = host
+        self.client = client
+        self.verdict = verdict
+        self.routable = routable
+        self.status_rows = status_rows
+        self.caches: Optional[set[str]] = None  # names seen by SHOW CACHES, None until read
+        self.profile: Optional[Profile] = None  # what its caches serve, once detected
+        self.cache_texts: Optional[dict[str, str]] = None  # SHOW CACHES: name -> query text
 
     def read_caches(self) -> set[str]:
         """SHOW CACHES on this host, kept for the rest of the pass."""
@@ -47,10 +53,12 @@ class Live:
         return self.caches
 
 
-@dataclass
 class Summary:
-    changes: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    """What a pass changed, and what went wrong, for its last log line."""
+
+    def __init__(self) -> None:
+        self.changes: list[str] = []
+        self.problems: list[str] = []
 
 
 class Actions:

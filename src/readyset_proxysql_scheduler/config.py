@@ -10,8 +10,7 @@ import enum
 import os
 import stat
 import sys
-from dataclasses import dataclass, fields
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,8 +55,7 @@ _LOG_LEVEL_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     proxysql_user: str
     proxysql_password: str
     proxysql_host: str
@@ -115,8 +113,8 @@ class Config:
 
     def __repr__(self) -> str:  # never show the passwords
         shown = ", ".join(
-            f"{f.name}={'***' if f.name.endswith('password') else getattr(self, f.name)!r}"
-            for f in fields(self)
+            f"{name}={'***' if name.endswith('password') else getattr(self, name)!r}"
+            for name in self._fields
         )
         return f"Config({shown})"
 

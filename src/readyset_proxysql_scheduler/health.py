@@ -16,8 +16,7 @@ host the scheduler itself moved to OFFLINE_SOFT (for maintenance mode) is record
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 ONLINE = "ONLINE"
 SHUNNED = "SHUNNED"
@@ -25,8 +24,7 @@ OFFLINE_SOFT = "OFFLINE_SOFT"
 OFFLINE_HARD = "OFFLINE_HARD"
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     status: str
     reason: str
 

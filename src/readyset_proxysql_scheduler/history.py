@@ -29,8 +29,7 @@ executions pay for ProxySQL opening its mirror connections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional, Union
 
 SOURCE = "s"
 READYSET = "r"
@@ -38,22 +37,37 @@ READYSET = "r"
 SLACK_S = 1.0
 
 
-@dataclass(frozen=True)
 class Side:
     """One stats_mysql_query_digest row's cumulative counters."""
 
-    count: int
-    sum_time_us: int
-    rows_sent: int
-    first_seen: int
-    last_seen: int
+    __slots__ = ("count", "sum_time_us", "rows_sent", "first_seen", "last_seen")
+
+    def __init__(
+        self, count: int, sum_time_us: int, rows_sent: int, first_seen: int, last_seen: int
+    ) -> None:
+        self.count = count
+        self.sum_time_us = sum_time_us
+        self.rows_sent = rows_sent
+        self.first_seen = first_seen
+        self.last_seen = last_seen
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Side) and _values(self) == _values(other)
+
+    def __repr__(self) -> str:
+        return f"Side{_values(self)}"
 
 
-@dataclass(frozen=True)
 class Counts:
-    count: int = 0
-    sum_time_us: int = 0
-    rows_sent: int = 0
+    """Executions, their time and rows sent; `+` adds them up. Not a NamedTuple: its `count`
+    would hide tuple's, and tuple's `+` concatenates."""
+
+    __slots__ = ("count", "sum_time_us", "rows_sent")
+
+    def __init__(self, count: int = 0, sum_time_us: int = 0, rows_sent: int = 0) -> None:
+        self.count = count
+        self.sum_time_us = sum_time_us
+        self.rows_sent = rows_sent
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -62,36 +76,63 @@ class Counts:
             self.rows_sent + other.rows_sent,
         )
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Counts) and _values(self) == _values(other)
+
+    def __repr__(self) -> str:
+        return f"Counts{_values(self)}"
+
     @property
     def mean_us(self) -> Optional[float]:
         return self.sum_time_us / self.count if self.count else None
 
 
-@dataclass(frozen=True)
-class Delta:
+def _values(record: Union[Side, Counts]) -> tuple[int, ...]:
+    return tuple(getattr(record, name) for name in record.__slots__)
+
+
+class Delta(NamedTuple):
     source: Counts = Counts()
     readyset: Counts = Counts()
     resets: int = 0  # rows found reset (restart, or a read of the _reset table)
 
 
-@dataclass
 class Track:
     """What is remembered of one (digest, schema) between passes."""
 
-    since: float  # first read of this digest: the history covers [since, at]
-    at: float  # the last read
-    rows: dict[str, Side] = field(default_factory=dict)
-    # [start, end, source count, source time, source rows, readyset count, time, rows]
-    buckets: list[list[float]] = field(default_factory=list)
-    last_active: float = 0.0  # the latest last_seen of its rows (epoch seconds)
-    # warm-up evidence: the mirror stamp it belongs to, and the Readyset/source deltas since
-    trial_stamp: Optional[float] = None
-    # source count, source time, Readyset count, Readyset time
-    trial: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
-    # routed watch: Readyset deltas not yet judged, consecutive bad windows, the source mean
-    judged: list[int] = field(default_factory=lambda: [0, 0])  # r count, r time
-    bad_windows: int = 0
-    source_mean_us: Optional[float] = None
+    def __init__(
+        self,
+        since: float,  # first read of this digest: the history covers [since, at]
+        at: float,  # the last read
+        rows: Optional[dict[str, Side]] = None,
+        # [start, end, source count, source time, source rows, readyset count, time, rows]
+        buckets: Optional[list[list[float]]] = None,
+        last_active: float = 0.0,  # the latest last_seen of its rows (epoch seconds)
+        # warm-up evidence: the mirror stamp it belongs to, and the Readyset/source deltas since
+        trial_stamp: Optional[float] = None,
+        # source count, source time, Readyset count, Readyset time
+        trial: Optional[list[int]] = None,
+        # routed watch: Readyset deltas not yet judged (count, time)
+        judged: Optional[list[int]] = None,
+        bad_windows: int = 0,  # consecutive bad windows
+        source_mean_us: Optional[float] = None,  # the source mean it is judged against
+    ) -> None:
+        self.since = since
+        self.at = at
+        self.rows: dict[str, Side] = {} if rows is None else rows
+        self.buckets: list[list[float]] = [] if buckets is None else buckets
+        self.last_active = last_active
+        self.trial_stamp = trial_stamp
+        self.trial: list[int] = [0, 0, 0, 0] if trial is None else trial
+        self.judged: list[int] = [0, 0] if judged is None else judged
+        self.bad_windows = bad_windows
+        self.source_mean_us = source_mean_us
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Track) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"Track({vars(self)!r})"
 
     def window(self, since: float) -> tuple[Counts, Counts]:
         """(source, Readyset) executions in the buckets that end after `since`."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Callable, Optional, TypeVar
+from typing import Callable, NamedTuple, Optional, TypeVar
 
 from readyset_proxysql_scheduler.config import Config
 from readyset_proxysql_scheduler.proxysql import ServerRow
@@ -20,8 +19,7 @@ from readyset_proxysql_scheduler.readyset import Endpoint, Readyset
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     endpoint: Endpoint
     server: Optional[ServerRow]  # its row in ProxySQL, None when it has none
 

@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from readyset_proxysql_scheduler import rules
 from readyset_proxysql_scheduler.config import Config, DiscoveryMode
@@ -62,8 +61,7 @@ FAILED = "; failed warm-ups: "
 _FAILED = re.compile(re.escape(FAILED) + r"(\d+)")
 
 
-@dataclass(frozen=True)
-class DenyEntry:
+class DenyEntry(NamedTuple):
     """`0x…` (every schema), `0x…/schema`, or a regular expression on the digest text."""
 
     digest: Optional[str] = None
@@ -85,8 +83,7 @@ class DenyEntry:
         return re.search(self.pattern, text, re.IGNORECASE) is not None
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     warmup_s: int = 0
     max_latency_ratio: float = 1.5  # 0: promote without evidence, never demote
     min_executions: int = 20
@@ -116,8 +113,7 @@ class Policy:
         )
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(NamedTuple):
     """One query the scheduler sends to Readyset: its rule and its IN-list siblings' rules."""
 
     key: Key
@@ -148,8 +144,7 @@ class Query:
         return tuple(o.rule.rule_id for o in self.members)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     kind: str
     key: Key
     rule_ids: tuple[int, ...]
@@ -405,8 +400,7 @@ def denied(policy: Policy, digest: str, schema: str, text: str) -> Optional[Deny
     return None
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A digest without a rule, as replacement sees it."""
 
     key: Key
@@ -522,8 +516,7 @@ def repairs(
     return out
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(NamedTuple):
     queries: Sequence[Query]
     tracks: Mapping[Key, Track]
     deltas: Mapping[Key, Delta]

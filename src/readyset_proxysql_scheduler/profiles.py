@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 DEEP = "deep"
 SHALLOW = "shallow"
@@ -42,8 +41,7 @@ _STABLE = re.compile(r"stable-(\d{6})\b")
 MODE_PROBE = "SELECT 1"
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     release: str  # as the host reports it; "" when it could not be read
     date: Optional[int]  # YYMMDD of the release, HEAD for a main-branch build, None if unknown
     mode: str  # DEEP or SHALLOW

@@ -8,8 +8,7 @@ or schema name must arrive as itself. Only this module and `readyset.py` import 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import pymysql
 
@@ -142,8 +141,7 @@ def render(template: str, **values: Value) -> str:
     return template.format(**{k: literal(v) for k, v in values.items()})
 
 
-@dataclass(frozen=True)
-class ServerRow:
+class ServerRow(NamedTuple):
     hostname: str
     port: int
     runtime_status: str
@@ -151,8 +149,7 @@ class ServerRow:
     comment: str
 
 
-@dataclass(frozen=True)
-class RuleRow:
+class RuleRow(NamedTuple):
     rule_id: int
     active: bool
     username: Optional[str]
@@ -167,8 +164,7 @@ class RuleRow:
     comment: str
 
 
-@dataclass(frozen=True)
-class DigestRow:
+class DigestRow(NamedTuple):
     digest: str
     digest_text: str
     schemaname: str
@@ -179,8 +175,7 @@ class DigestRow:
     max_time: int
 
 
-@dataclass(frozen=True)
-class SampleRow:
+class SampleRow(NamedTuple):
     """A stats_mysql_query_digest row as the lifecycle reads it (both hostgroups)."""
 
     hostgroup: int

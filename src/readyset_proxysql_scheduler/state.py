@@ -31,8 +31,7 @@ The file is rewritten atomically (temporary file, then rename) and only outside 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from readyset_proxysql_scheduler import history
 
@@ -40,8 +39,7 @@ from readyset_proxysql_scheduler import history
 GAVE_UP = "Readyset not faster than the source: "
 
 
-@dataclass
-class Remembered:
+class Remembered(NamedTuple):
     schema: str
     text: str
     at: float = 0.0
@@ -50,24 +48,42 @@ class Remembered:
     adopted: bool = False  # queries only: made by an operator, routed by us, never dropped by us
 
 
-@dataclass
-class HostFacts:
+class HostFacts(NamedTuple):
     controller: str  # `Last started Controller` when these were read
     release: str
     probed_mode: Optional[str] = None
 
 
-@dataclass
 class State:
-    unsupported: dict[str, Remembered] = field(default_factory=dict)
-    queries: dict[str, Remembered] = field(default_factory=dict)
-    offline_soft: set[str] = field(default_factory=set)
-    deactivated: set[int] = field(default_factory=set)
-    rules_dirty: bool = False
-    hosts: dict[str, HostFacts] = field(default_factory=dict)
-    learning: dict[str, Remembered] = field(default_factory=dict)
-    tracks: dict[str, history.Track] = field(default_factory=dict)
-    not_adopted: dict[str, str] = field(default_factory=dict)
+    """What the scheduler remembers between passes (the state file)."""
+
+    def __init__(
+        self,
+        unsupported: Optional[dict[str, Remembered]] = None,
+        queries: Optional[dict[str, Remembered]] = None,
+        offline_soft: Optional[set[str]] = None,
+        deactivated: Optional[set[int]] = None,
+        rules_dirty: bool = False,
+        hosts: Optional[dict[str, HostFacts]] = None,
+        learning: Optional[dict[str, Remembered]] = None,
+        tracks: Optional[dict[str, history.Track]] = None,
+        not_adopted: Optional[dict[str, str]] = None,
+    ) -> None:
+        self.unsupported: dict[str, Remembered] = {} if unsupported is None else unsupported
+        self.queries: dict[str, Remembered] = {} if queries is None else queries
+        self.offline_soft: set[str] = set() if offline_soft is None else offline_soft
+        self.deactivated: set[int] = set() if deactivated is None else deactivated
+        self.rules_dirty = rules_dirty
+        self.hosts: dict[str, HostFacts] = {} if hosts is None else hosts
+        self.learning: dict[str, Remembered] = {} if learning is None else learning
+        self.tracks: dict[str, history.Track] = {} if tracks is None else tracks
+        self.not_adopted: dict[str, str] = {} if not_adopted is None else not_adopted
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, State) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"State({vars(self)!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,7 +93,7 @@ class State:
             "offline_soft": sorted(self.offline_soft),
             "deactivated": sorted(self.deactivated),
             "rules_dirty": self.rules_dirty,
-            "hosts": {k: vars(v) for k, v in sorted(self.hosts.items())},
+            "hosts": {k: v._asdict() for k, v in sorted(self.hosts.items())},
             "learning": {k: _json(v) for k, v in sorted(self.learning.items())},
             "tracks": {k: history.to_json(v) for k, v in sorted(self.tracks.items())},
             "not_adopted": dict(sorted(self.not_adopted.items())),
@@ -85,7 +101,7 @@ class State:
 
 
 def _json(value: Remembered) -> dict[str, Any]:
-    out = dict(vars(value))
+    out = value._asdict()
     if not value.adopted:
         del out["adopted"]  # only adopted caches say so: the file stays as it was
     return out
@@ -116,8 +132,7 @@ def _queries(data: Any) -> dict[str, Remembered]:
     out = {}
     for key, value in _remembered(data).items():
         if key.lower().startswith("0x"):  # the older layout: by digest, the cache d_<digest>
-            value.digest = key
-            out["d_" + key] = value
+            out["d_" + key] = value._replace(digest=key)
         else:
             out[key] = value
     return out
@@ -183,5 +198,22 @@ def load(path: str) -> tuple[State, str]:
 def save(path: str, state: State) -> None:
     from readyset_proxysql_scheduler.files import replace_atomically
 
-    text = json.dumps(state.to_json(), indent=1, ensure_ascii=False)
-    replace_atomically(path, text, 0o600, sync=True)
+    replace_atomically(path, _lines(state.to_json()), 0o600, sync=True)
+
+
+def _lines(data: dict[str, Any]) -> str:
+    """JSON with one line per entry of each section, for a reader with less or diff. Not
+    `indent=`: that makes json encode in Python, several times slower than in C."""
+
+    def section(value: Any) -> str:
+        if not isinstance(value, dict) or not value:
+            return _compact(value)
+        return (
+            "{\n" + ",\n".join(f"  {_compact(k)}: {_compact(v)}" for k, v in value.items()) + "\n }"
+        )
+
+    return "{\n" + ",\n".join(f" {_compact(k)}: {section(v)}" for k, v in data.items()) + "\n}\n"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -109,6 +109,9 @@ def test_times_are_read_only_right_after_their_own_prefix() -> None:
     assert rules.routed_at(rules.mirror_comment(NOW)) is None
     assert rules.mirrored_at(rules.added_comment(NOW)) is None
     assert rules.routed_at(rules.ADDED + "2026-13-45 00:00:00 UTC") is None  # no such date
+    assert rules.routed_at(rules.ADDED + "2026-02-29 00:00:00 UTC") is None  # not a leap year
+    assert rules.routed_at(rules.ADDED + "2026-03-29 24:00:00 UTC") is None
+    assert rules.routed_at(rules.ADDED + "2028-02-29 23:59:59 UTC") == 1835481599
     assert rules.routed_at(rules.ADDED + "soon, 2026-03-29 01:30:00 UTC") is None
     # the original's promotion appends its own line: the mirror's time is the one read
     promoted = rules.MIRROR + "2026-03-29 01:30:00 UTC\n " + rules.ADDED + "2026-03-30 00:00:00"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from readyset_proxysql_scheduler import state
 from readyset_proxysql_scheduler.actions import cache_name
 from readyset_proxysql_scheduler.state import HostFacts, Remembered, State
@@ -79,3 +81,56 @@ def test_only_adopted_caches_say_so(tmp_path: Path) -> None:
     Path(path).write_text(json.dumps(data))
     loaded, _ = state.load(path)
     assert not loaded.queries["d_0xB_shop"].adopted and loaded.queries["mine"].adopted
+
+
+def test_the_state_file_is_replaced_whole_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text("old")
+    path.chmod(0o644)
+    s = State()
+    s.deactivated.add(3)
+    state.save(str(path), s)
+    assert json.loads(path.read_text())["deactivated"] == [3]
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]  # no temporary file left
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text("old")
+    s = State()
+    s.not_adopted["x"] = "\ud800"  # a lone surrogate: the file cannot be written as UTF-8
+    with pytest.raises(UnicodeEncodeError):
+        state.save(str(path), s)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_the_state_file_has_one_line_per_entry(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    s = State()
+    s.queries["d_0xB_shop"] = Remembered("shop", "SELECT 1 FROM t", 2.0, digest="0xB")
+    s.queries["d_0xC_shop"] = Remembered("shop", "SELECT 'é'\nFROM t", 2.0, digest="0xC")
+    state.save(str(path), s)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    entries = [line for line in lines if line.startswith('  "d_')]
+    assert [json.loads("{" + e.rstrip(",") + "}") for e in entries] == [
+        {
+            "d_0xB_shop": {
+                "schema": "shop",
+                "text": "SELECT 1 FROM t",
+                "at": 2.0,
+                "profile": "",
+                "digest": "0xB",
+            }
+        },
+        {
+            "d_0xC_shop": {
+                "schema": "shop",
+                "text": "SELECT 'é'\nFROM t",
+                "at": 2.0,
+                "profile": "",
+                "digest": "0xC",
+            }
+        },
+    ]
