@@ -69,6 +69,10 @@ class Actions:
         self.log = log
         self.dry_run = dry_run
         self.summary = summary
+        # rules this pass deleted (or, in a dry run, would have): the rest of the pass reads the
+        # rules table without them, so a dry run shows what follows, e.g. the cache drop. Whole
+        # rows, not ids: a rule added later in the pass may take a deleted rule's id.
+        self.deleted_rules: set[RuleRow] = set()
 
     def _do(self, message: str, apply: Callable[[], None]) -> None:
         if self.dry_run:
@@ -200,6 +204,7 @@ class Actions:
             f"{verb} rule {rule.rule_id} (digest {rule.digest}, schema {rule.schemaname}): {why}",
             lambda: self.admin.delete_rule(rule.rule_id),
         )
+        self.deleted_rules.add(rule)
 
     def set_rule_active(self, rule: RuleRow, active: bool, why: str) -> None:
         verb = "activate" if active else "deactivate"

@@ -223,6 +223,8 @@ class Pass:
     def rules(self) -> list[RuleRow]:
         if self._rules is None:
             self._rules = self.admin.rules()
+        if self.actions.deleted_rules:
+            return [r for r in self._rules if r not in self.actions.deleted_rules]
         return self._rules
 
     def protect_routing(self) -> None:

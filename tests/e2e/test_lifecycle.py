@@ -297,9 +297,14 @@ def test_dry_run_shows_the_decisions_and_changes_nothing(sandbox: Sandbox, tmp_p
     w.t += 700
     w.run(A, 10)
     before, state = w.rules(), w.state()
+    caches = w.caches()
     lines = w.pass_(dry_run=True)
     assert has(lines, "dry run: would evict rule 2", "no execution for 0.2 h")
-    assert w.rules() == before and w.state() == state
+    # and what follows from it, as the real pass would do it
+    assert has(lines, "dry run: would drop cache d_0x00000000000000B2_shop", "no rule uses it")
+    assert w.rules() == before and w.state() == state and w.caches() == caches
+    lines = w.pass_()
+    assert has(lines, "drop cache d_0x00000000000000B2_shop", "no rule uses it")
 
 
 def test_a_fresh_state_file_converges_instead_of_undoing(sandbox: Sandbox, tmp_path) -> None:
