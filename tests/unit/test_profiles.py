@@ -139,3 +139,9 @@ def test_distinct_is_stable() -> None:
     b = Profile("unknown-release-version", HEAD, SHALLOW, True)
     assert profiles.distinct([b, a, b]) == [a, b]
     assert len(profiles.distinct([a, a])) == 1
+    # ordered by the key refusals are remembered under: an unreadable release is "unknown"
+    known = Profile("stable-250123", 250123, DEEP, True)
+    assert profiles.distinct([CONSERVATIVE, known]) == [known, CONSERVATIVE]
+    # and never by comparing fields (None against a bool would fail)
+    unsure = Profile("stable-250123", 250123, DEEP, None)
+    assert profiles.distinct([unsure, known]) == [known, unsure]
