@@ -19,3 +19,10 @@ def test_demo_runs_end_to_end() -> None:
     assert re.search(r"stock check FOR UPDATE\s+MariaDB", text)
     assert "DIFFERENT" not in text
     assert "3 of 6 queries are now answered from Readyset's caches" in text
+    # the second pass caches the literal variant Readyset recorded while the rule mirrored it
+    second = text[text.index("== 5.") :]
+    assert text.count("exit code 0") == 2
+    assert "create cache v_" in second and "1 cached literal variant(s)" in second
+    assert re.search(r"books\s+Readyset: cache hit", second)
+    assert re.search(r"recent orders \(NOW\(\)\)\s+MariaDB", second)
+    assert "4 of 6 queries are answered from Readyset's caches" in second
