@@ -7,7 +7,7 @@ ProxySQL; runs one scheduler pass exactly as ProxySQL would (the console script,
 environment); shows the rules, caches and server statuses it left; sends the same queries again
 and shows, side by side, who answered and that the rows are MariaDB's; then runs a second pass,
 which caches the literal variants Readyset recorded while the first pass's rules mirrored them,
-and sends those variants once more.
+sends those variants once more, and shows what the `status` command tells an operator.
 """
 
 from __future__ import annotations
@@ -213,6 +213,19 @@ def main(argv: list[str] | None = None) -> int:
             " stay on MariaDB; what Readyset cannot cache at all\n  (NOW(), FOR UPDATE) never"
             " leaves it."
         )
+
+        banner("7. what an operator sees: the status command (read-only)")
+        print(f"  $ {script} status --config={config}")
+        status = subprocess.run(
+            [script, "status", f"--config={config}"],
+            env={},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for line in (status.stdout + status.stderr).splitlines():
+            print("  | " + line)
+        codes.append(status.returncode)
     return 0 if all(code == 0 for code in codes) else 1
 
 

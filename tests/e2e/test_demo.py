@@ -26,3 +26,6 @@ def test_demo_runs_end_to_end() -> None:
     assert re.search(r"books\s+Readyset: cache hit", second)
     assert re.search(r"recent orders \(NOW\(\)\)\s+MariaDB", second)
     assert "4 of 6 queries are answered from Readyset's caches" in second
+    status = text[text.index("== 7.") :]
+    assert re.search(r"0x680657466279A652\s+shop\s+routed: 1 literal variant", status)
+    assert re.search(r"0xB650E7500544D4F3\s+shop\s+refused: not cacheable: locking read", status)
