@@ -36,7 +36,7 @@ them there."""
 
 EPILOG = """\
 commands (each takes --config PATH and --help):
-  status [--json]            what the scheduler caches, and its Readyset hosts (read-only)
+  status [--json] [--plan]   what the scheduler caches, its hosts, the next pass (read-only)
   doctor                     check the setup, one line per check with the fix
   install [--interval-ms N]  write the ProxySQL scheduler row for this executable and config
   uninstall [--purge]        remove it (--purge: also the scheduler's rules and caches)

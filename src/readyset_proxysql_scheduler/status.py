@@ -1,4 +1,4 @@
-"""`status [--json]`: what the scheduler knows, read-only and safe while passes run.
+"""`status [--json] [--plan]`: what the scheduler knows, read-only and safe while passes run.
 
 Every digest the scheduler knows: its rules in `mysql_query_rules` (recognised by their
 comments, see rules.py) and what the state file remembers (refusals, caches without a rule yet).
@@ -10,6 +10,11 @@ Readyset hosts, and the last pass as recorded in `metrics_file`.
 
 `--json` prints the same as one document described by `docs/status.schema.json`.
 Nothing here writes: only SELECTs on the admin interface and SHOW statements on Readyset.
+
+`--plan` adds what the next pass would change: one pass run as a dry run, with the pass's own
+code, so the plan is the one a pass would carry out, each change with its reason. It asks
+Readyset as a pass does (EXPLAIN CREATE CACHE for new candidates), writes nothing, and leaves
+the lock alone: a pass started meanwhile runs as usual.
 """
 
 from __future__ import annotations
@@ -82,6 +87,15 @@ class HostInfo:
 
 
 @dataclass
+class Plan:
+    """What the next pass would change (`--plan`)."""
+
+    changes: list[str] = field(default_factory=list)  # as the pass would log them
+    problems: list[str] = field(default_factory=list)
+    error: Optional[str] = None  # why the dry run stopped before the end
+
+
+@dataclass
 class Report:
     config: str
     source_hostgroup: int
@@ -90,6 +104,7 @@ class Report:
     digests: list[Entry]
     hosts: list[HostInfo]
     last_pass: Optional[dict[str, Any]]
+    plan: Optional[Plan] = None
 
 
 @dataclass
@@ -111,6 +126,24 @@ def _probe(client: Readyset) -> _Probe:
     finally:
         client.close()
     return out
+
+
+def next_pass(config: Config) -> Plan:
+    """One pass as a dry run: its changes and problems, or why it stopped."""
+    import os
+
+    from readyset_proxysql_scheduler.config import LogLevel
+    from readyset_proxysql_scheduler.log import Log
+    from readyset_proxysql_scheduler.readyset import ReadysetError
+    from readyset_proxysql_scheduler.scheduler import Pass, PassTimeout
+
+    attempt = Pass(config, Log(LogLevel.ERROR, file=os.devnull), dry_run=True)
+    plan = Plan(attempt.summary.changes, attempt.summary.problems)
+    try:
+        attempt.run()
+    except (AdminError, ReadysetError, PassTimeout, OSError) as e:
+        plan.error = str(e)
+    return plan
 
 
 def collect(config: Config, admin: Admin) -> Report:
@@ -322,6 +355,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "digests": digests,
         "hosts": [asdict(h) for h in report.hosts],
         "last_pass": report.last_pass,
+        **({} if report.plan is None else {"plan": asdict(report.plan)}),
     }
 
 
@@ -424,12 +458,31 @@ def to_text(report: Report) -> str:
             f"last pass: {_when(last['at'])} UTC, {last['outcome']}{took},"
             f" {last.get('changes', 0)} change(s){dry}"
         )
+    if report.plan is not None:
+        out += ["", *_plan_lines(report.plan)]
     return "\n".join(out)
+
+
+def _plan_lines(plan: Plan) -> list[str]:
+    head = "next pass (a dry run of one pass now, nothing changed):"
+    if not plan.changes and not plan.problems and plan.error is None:
+        return [f"{head} nothing to change"]
+    out = [head, *(f"  {change}" for change in plan.changes)]
+    out += [f"  problem: {problem}" for problem in plan.problems]
+    if plan.error is not None:
+        out.append(f"  stopped: {plan.error}")
+    return out
 
 
 def main(command: str, argv: list[str]) -> int:
     p = parser("status", "What the scheduler caches, and its Readyset hosts (read-only).")
     p.add_argument("--json", action="store_true", help="one JSON document, see docs/")
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="also what the next pass would change (one pass run as a dry run; asks Readyset"
+        " EXPLAIN CREATE CACHE for new candidates, writes nothing)",
+    )
     args = p.parse_args(argv)
     config = load_config(args.config)
     admin = Admin(config)
@@ -440,6 +493,8 @@ def main(command: str, argv: list[str]) -> int:
         return EXIT_FAILURE
     finally:
         admin.close()
+    if args.plan:
+        report.plan = next_pass(config)
     if args.json:
         import json
 

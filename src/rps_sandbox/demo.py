@@ -7,7 +7,7 @@ ProxySQL; runs one scheduler pass exactly as ProxySQL would (the console script,
 environment); shows the rules, caches and server statuses it left; sends the same queries again
 and shows, side by side, who answered and that the rows are MariaDB's; then runs a second pass,
 which caches the literal variants Readyset recorded while the first pass's rules mirrored them,
-sends those variants once more, and shows what the `status` command tells an operator.
+sends those variants once more, and shows what `status --plan` tells an operator.
 """
 
 from __future__ import annotations
@@ -214,10 +214,10 @@ def main(argv: list[str] | None = None) -> int:
             " leaves it."
         )
 
-        banner("7. what an operator sees: the status command (read-only)")
-        print(f"  $ {script} status --config={config}")
+        banner("7. what an operator sees: status, and the next pass's plan (read-only)")
+        print(f"  $ {script} status --plan --config={config}")
         status = subprocess.run(
-            [script, "status", f"--config={config}"],
+            [script, "status", "--plan", f"--config={config}"],
             env={},
             capture_output=True,
             text=True,

@@ -29,3 +29,4 @@ def test_demo_runs_end_to_end() -> None:
     status = text[text.index("== 7.") :]
     assert re.search(r"0x680657466279A652\s+shop\s+routed: 1 literal variant", status)
     assert re.search(r"0xB650E7500544D4F3\s+shop\s+refused: not cacheable: locking read", status)
+    assert "next pass (a dry run of one pass now, nothing changed): nothing to change" in status

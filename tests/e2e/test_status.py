@@ -212,3 +212,43 @@ def test_status_shows_learning_then_the_routed_variants(mariadb: Any, tmp_path: 
         )
     finally:
         sb.stop()
+
+
+def test_status_plan_lists_what_the_next_pass_would_change(sandbox: Sandbox, config) -> None:
+    cfg = config()
+    app_queries(sandbox, [ROUTED, REFUSED], times=3)
+    sent = len(sandbox.proxysql.statements)
+    document = run_scheduler(cfg, "status", "--json", "--plan")
+    assert document.code == 0, document.lines
+    plan = json.loads(document.stdout)
+    assert schema_errors(plan, SCHEMA) == []
+    changes = plan["plan"]["changes"]
+    assert any(c.startswith("create cache d_") for c in changes), changes
+    assert any(c.startswith("add rule 1: routes digest") for c in changes), changes
+    assert changes[-1] == "load MYSQL QUERY RULES to runtime and save them to disk"
+    assert plan["plan"]["problems"] == [] and plan["plan"]["error"] is None
+    # a plan, not a pass: nothing written, no cache, no state file, the lock left alone
+    writes = ("INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD", "SAVE")
+    assert not [s for s in sandbox.proxysql.statements[sent:] if s.upper().startswith(writes)]
+    assert sandbox.readyset[0].caches() == []
+    assert not Path(load_config_state(cfg)).exists()
+
+    assert run_scheduler(cfg).code == 0  # the pass does what the plan said
+    text = run_scheduler(cfg, "status", "--plan").stdout
+    assert "next pass (a dry run of one pass now, nothing changed): nothing to change" in text
+
+
+def test_status_plan_says_why_it_has_none(sandbox: Sandbox, config) -> None:
+    cfg = config()
+    sandbox.readyset[0].stop()
+    text = run_scheduler(cfg, "status", "--plan").stdout
+    assert "set Readyset" in text and "-> SHUNNED" in text  # the dry run's health decision
+    cfg = config(proxysql_port=1)
+    run = run_scheduler(cfg, "status", "--plan")
+    assert run.code == 1 and "status failed: cannot connect to ProxySQL admin" in run.stderr
+
+
+def load_config_state(cfg: Path) -> str:
+    from readyset_proxysql_scheduler.config import load
+
+    return load(str(cfg)).state_path
