@@ -29,7 +29,7 @@ executions pay for ProxySQL opening its mirror connections.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, NamedTuple, Optional
 
 SOURCE = "s"
 READYSET = "r"
@@ -37,37 +37,62 @@ READYSET = "r"
 SLACK_S = 1.0
 
 
-class Side:
+class _Record:
+    """An immutable record of numbers, compared and hashed by value, like a frozen dataclass
+    (which costs a pass's start-up; see README, Development) or a NamedTuple (whose `count`
+    would hide tuple's, and whose `+` concatenates)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _set(self, *values: int) -> None:
+        for name, value in zip(self.__slots__, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._values()}"
+
+
+class Side(_Record):
     """One stats_mysql_query_digest row's cumulative counters."""
 
     __slots__ = ("count", "sum_time_us", "rows_sent", "first_seen", "last_seen")
+    count: int
+    sum_time_us: int
+    rows_sent: int
+    first_seen: int
+    last_seen: int
 
     def __init__(
         self, count: int, sum_time_us: int, rows_sent: int, first_seen: int, last_seen: int
     ) -> None:
-        self.count = count
-        self.sum_time_us = sum_time_us
-        self.rows_sent = rows_sent
-        self.first_seen = first_seen
-        self.last_seen = last_seen
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Side) and _values(self) == _values(other)
-
-    def __repr__(self) -> str:
-        return f"Side{_values(self)}"
+        self._set(count, sum_time_us, rows_sent, first_seen, last_seen)
 
 
-class Counts:
-    """Executions, their time and rows sent; `+` adds them up. Not a NamedTuple: its `count`
-    would hide tuple's, and tuple's `+` concatenates."""
+class Counts(_Record):
+    """Executions, their time and rows sent; `+` adds them up."""
 
     __slots__ = ("count", "sum_time_us", "rows_sent")
+    count: int
+    sum_time_us: int
+    rows_sent: int
 
     def __init__(self, count: int = 0, sum_time_us: int = 0, rows_sent: int = 0) -> None:
-        self.count = count
-        self.sum_time_us = sum_time_us
-        self.rows_sent = rows_sent
+        self._set(count, sum_time_us, rows_sent)
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
@@ -76,19 +101,9 @@ class Counts:
             self.rows_sent + other.rows_sent,
         )
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Counts) and _values(self) == _values(other)
-
-    def __repr__(self) -> str:
-        return f"Counts{_values(self)}"
-
     @property
     def mean_us(self) -> Optional[float]:
         return self.sum_time_us / self.count if self.count else None
-
-
-def _values(record: Union[Side, Counts]) -> tuple[int, ...]:
-    return tuple(getattr(record, name) for name in record.__slots__)
 
 
 class Delta(NamedTuple):

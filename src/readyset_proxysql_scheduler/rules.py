@@ -33,7 +33,7 @@ LEARNING = "; learning literal variants"
 # A routing rule with a match_pattern: only the literal variants cached are sent to Readyset.
 VARIANTS = "; literal variants "
 # The time right after the comment's prefix: ` UTC` in ours, the original's local time without.
-_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})( UTC)?")
+_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})( UTC)?", re.ASCII)
 _SIBLING = re.compile(re.escape(SIBLING) + r"(0x[0-9A-Fa-f]{1,16})")
 
 

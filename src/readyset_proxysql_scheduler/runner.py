@@ -79,7 +79,7 @@ def _write_metrics(
     if attempt is not None and outcome in ("ok", "problems"):
         try:
             if dry_run or not changes:
-                rows = attempt.rules()  # read by this pass and unchanged since
+                rows = attempt.rules_as_read()  # unchanged since this pass read them
                 attempt.admin.close()
             else:
                 from readyset_proxysql_scheduler.proxysql import Admin

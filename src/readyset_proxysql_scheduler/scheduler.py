@@ -220,12 +220,17 @@ class Pass:
         """Hosts that are healthy and that ProxySQL routes to once this pass is applied."""
         return [lv for lv in self.live if lv.routable]
 
-    def rules(self) -> list[RuleRow]:
+    def rules_as_read(self) -> list[RuleRow]:
+        """The rules table as this pass last read it."""
         if self._rules is None:
             self._rules = self.admin.rules()
-        if self.actions.deleted_rules:
-            return [r for r in self._rules if r not in self.actions.deleted_rules]
         return self._rules
+
+    def rules(self) -> list[RuleRow]:
+        """The rules table as this pass leaves it: without the rules it deleted (in a dry run,
+        would have deleted), so a dry run shows what follows from a deletion."""
+        rows, deleted = self.rules_as_read(), self.actions.deleted_rules
+        return [r for r in rows if r not in deleted] if deleted else rows
 
     def protect_routing(self) -> None:
         """While no Readyset host is online, the scheduler's rules are off; back on after.

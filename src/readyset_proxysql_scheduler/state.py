@@ -205,15 +205,13 @@ def _lines(data: dict[str, Any]) -> str:
     """JSON with one line per entry of each section, for a reader with less or diff. Not
     `indent=`: that makes json encode in Python, several times slower than in C."""
 
-    def section(value: Any) -> str:
+    def entry(key: Any, value: Any) -> str:  # `"key": value`, the key converted as json does
+        return json.dumps({key: value}, ensure_ascii=False)[1:-1]
+
+    def section(key: Any, value: Any) -> str:
         if not isinstance(value, dict) or not value:
-            return _compact(value)
-        return (
-            "{\n" + ",\n".join(f"  {_compact(k)}: {_compact(v)}" for k, v in value.items()) + "\n }"
-        )
+            return entry(key, value)
+        head = entry(key, {})[:-2]
+        return head + "{\n" + ",\n".join(f"  {entry(k, v)}" for k, v in value.items()) + "\n }"
 
-    return "{\n" + ",\n".join(f" {_compact(k)}: {section(v)}" for k, v in data.items()) + "\n}\n"
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return "{\n" + ",\n".join(f" {section(k, v)}" for k, v in data.items()) + "\n}\n"

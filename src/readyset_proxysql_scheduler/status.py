@@ -143,6 +143,8 @@ def next_pass(config: Config) -> Plan:
         attempt.run()
     except (AdminError, ReadysetError, PassTimeout, OSError) as e:
         plan.error = str(e)
+    except Exception as e:  # noqa: BLE001 - the report is printed all the same, as a pass would
+        plan.error = f"unexpected {type(e).__name__}: {e}"
     return plan
 
 
@@ -501,4 +503,6 @@ def main(command: str, argv: list[str]) -> int:
         print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
     else:
         print(to_text(report))
+    if report.plan is not None and report.plan.error is not None:
+        return EXIT_FAILURE  # the report is complete, the plan is not
     return EXIT_OK

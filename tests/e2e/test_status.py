@@ -252,3 +252,20 @@ def load_config_state(cfg: Path) -> str:
     from readyset_proxysql_scheduler.config import load
 
     return load(str(cfg)).state_path
+
+
+def test_a_plan_that_fails_is_one_line_after_the_whole_report(
+    sandbox: Sandbox, config, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from readyset_proxysql_scheduler import status
+    from readyset_proxysql_scheduler.scheduler import Pass
+
+    def broken(self: Pass) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Pass, "run", broken)
+    code = status.main("status", ["--config", str(config()), "--plan"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Readyset hosts:" in out  # the report is all there
+    assert out.rstrip().endswith("  stopped: unexpected RuntimeError: boom")

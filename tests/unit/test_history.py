@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from readyset_proxysql_scheduler import history
-from readyset_proxysql_scheduler.history import Counts, Side, Track, observe, row_delta
+from readyset_proxysql_scheduler.history import Counts, Delta, Side, Track, observe, row_delta
 
 T0 = 1_800_000_000.0
 
@@ -42,6 +44,15 @@ def test_counts_mean_and_sum() -> None:
     assert Counts(4, 100, 2).mean_us == 25
     assert Counts().mean_us is None
     assert Counts(1, 2, 3) + Counts(10, 20, 30) == Counts(11, 22, 33)
+
+
+def test_counters_are_values_that_cannot_change() -> None:
+    delta = Delta()
+    with pytest.raises(AttributeError):
+        delta.source.count = 5  # type: ignore[misc]  # would change every Delta()'s default
+    assert Delta().source == Counts() and Counts(1, 2) != Counts(1, 3)
+    assert len({Counts(1, 2), Counts(1, 2), Counts(2, 1)}) == 2
+    assert Counts(1, 2, 3) != Side(1, 2, 3, 0, 0) and repr(Counts(1)) == "Counts(1, 0, 0)"
 
 
 def test_first_read_is_a_baseline_then_deltas_per_side() -> None:

@@ -190,3 +190,7 @@ def test_needs_readyset_record() -> None:
     assert needs([learning], set())
     assert needs([variants], set())
     assert not needs([], None)
+
+
+def test_only_ascii_digits_make_a_time() -> None:
+    assert rules.routed_at(rules.ADDED + "2026-03-29 ٠١:30:00 UTC") is None

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from readyset_proxysql_scheduler import state
 from readyset_proxysql_scheduler.actions import cache_name
@@ -134,3 +136,21 @@ def test_the_state_file_has_one_line_per_entry(tmp_path: Path) -> None:
             }
         },
     ]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    st.dictionaries(
+        st.text(),
+        JSON_VALUES | st.dictionaries(st.text() | st.integers(), JSON_VALUES, max_size=4),
+        max_size=5,
+    )
+)
+def test_the_line_per_entry_layout_is_the_json_of_the_same_data(data: dict) -> None:
+    assert json.loads(state._lines(data)) == json.loads(json.dumps(data))
