@@ -22,6 +22,8 @@ ONLINE = "ONLINE"
 SHUNNED = "SHUNNED"
 OFFLINE_SOFT = "OFFLINE_SOFT"
 OFFLINE_HARD = "OFFLINE_HARD"
+# No verdict: the host refused the scheduler's login. Its status stays as it is.
+UNKNOWN = "UNKNOWN"
 
 
 class Verdict(NamedTuple):

@@ -12,7 +12,8 @@ README, are `readyset_scheduler_*`:
   cache, found this pass), `caches_created`, `caches_failed` (CREATE CACHE statements);
 - `rules{state=routed|mirrored|inactive, kind=query|in_list_sibling}`: the scheduler's rules
   after the pass;
-- `hosts{status=ONLINE|SHUNNED|OFFLINE_SOFT|OFFLINE_HARD}`: Readyset hosts by judged status;
+- `hosts{status=ONLINE|SHUNNED|OFFLINE_SOFT|OFFLINE_HARD|UNKNOWN}`: Readyset hosts by judged
+  status (UNKNOWN: the host refused the scheduler's login);
 - `reads{answered_by=source|readyset}`: executions since the previous pass of the digests the
   scheduler tracks (its queries and the hottest candidates), from the digest table's deltas.
 

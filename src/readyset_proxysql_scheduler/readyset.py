@@ -24,6 +24,8 @@ SHOW_CACHES = "SHOW CACHES"
 SHOW_PROXIED = "SHOW PROXIED QUERIES"
 CREATE_CACHE_FROM_ID = "CREATE CACHE {name} FROM {query_id}"
 DROP_CACHE = "DROP CACHE {name}"
+# ER_ACCESS_DENIED_ERROR (Readyset's answer to a wrong user or password), ER_DBACCESS_DENIED_ERROR
+ACCESS_DENIED = (1045, 1044)
 
 
 class ReadysetError(Exception):
@@ -31,11 +33,14 @@ class ReadysetError(Exception):
 
     `answered` is True when Readyset itself refused the statement (an error packet: a verdict
     about the query), False when the host could not be reached or timed out (transient).
+    `login_refused`: the host refused readyset_user/readyset_password (a setup error, which
+    says nothing about the host's health).
     """
 
-    def __init__(self, message: str, answered: bool = False) -> None:
+    def __init__(self, message: str, answered: bool = False, login_refused: bool = False) -> None:
         super().__init__(message)
         self.answered = answered
+        self.login_refused = login_refused
 
     @property
     def refuses_query(self) -> bool:
@@ -112,7 +117,8 @@ class Readyset:
                 )
             except pymysql.err.MySQLError as e:
                 raise ReadysetError(
-                    f"cannot connect to Readyset {self.endpoint}: {_reason(e)}"
+                    f"cannot connect to Readyset {self.endpoint}: {_reason(e)}",
+                    login_refused=bool(e.args) and e.args[0] in ACCESS_DENIED,
                 ) from None
             except OSError as e:  # pragma: no cover - PyMySQL wraps most socket errors
                 raise ReadysetError(f"cannot connect to Readyset {self.endpoint}: {e}") from None

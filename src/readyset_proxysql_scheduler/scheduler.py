@@ -136,6 +136,14 @@ class Pass:
                 )
                 self.log.warning(f"Readyset {h.endpoint} hung: {verdict.reason}")
                 client.abandon()
+            elif isinstance(result, ReadysetError) and result.login_refused:
+                verdict = health.Verdict(health.UNKNOWN, str(result))
+                self.log.error(
+                    f"Readyset {h.endpoint} refused the scheduler's login ({result}): its status"
+                    " is left as it is; check readyset_user and readyset_password (the"
+                    " application's traffic does not use them; `doctor` checks them)"
+                )
+                self.summary.problems.append(str(result))
             elif isinstance(result, Exception):
                 verdict = health.judge(None, str(result))
                 self.log.info(f"Readyset {h.endpoint}: {result}")
@@ -168,10 +176,13 @@ class Pass:
                     " mysql_servers: its status cannot be set"
                 )
                 continue
+            wanted = live.verdict.status
+            if wanted == health.UNKNOWN:
+                live.routable = server.runtime_status == health.ONLINE
+                continue
             why = health.hands_off(
                 server.runtime_status, server.memory_status, key in self.state.offline_soft
             )
-            wanted = live.verdict.status
             if why:
                 self.log.info(f"Readyset {key} left alone: {why}")
                 live.routable = wanted == health.ONLINE == server.runtime_status
@@ -303,6 +314,13 @@ class Pass:
         online = self.online()
         if not online:
             self.log.info("no online Readyset host: no discovery this pass")
+            return
+        unjudged = [str(lv.host.endpoint) for lv in online if lv.verdict.status == health.UNKNOWN]
+        if unjudged:
+            # A cache must exist on every host that takes traffic; these cannot be asked.
+            self.log.warning(
+                f"no discovery this pass: cannot log in to Readyset {', '.join(unjudged)}"
+            )
             return
         judged = self.manage_lifecycle(online)
         all_rules = self.rules()

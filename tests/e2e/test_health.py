@@ -132,3 +132,27 @@ def test_query_discovery_mode_trusts_runtime_status(sandbox: Sandbox, config) ->
     assert run.code == 0, run.lines
     assert status(sandbox) == "ONLINE"
     assert len(admin_rows(sandbox, "SELECT * FROM runtime_mysql_query_rules")) == 1
+
+
+def test_a_refused_login_is_a_setup_error_not_a_health_verdict(sandbox: Sandbox, config) -> None:
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id = 5"], times=2)
+    assert run_scheduler(config()).code == 0
+    rules = admin_rows(sandbox, "SELECT rule_id, active FROM runtime_mysql_query_rules")
+    caches = [c.name for c in sandbox.readyset[0].caches()]
+    assert rules and caches
+
+    app_queries(sandbox, ["SELECT name FROM customers WHERE id IN (1, 2)"], times=2)
+    run = run_scheduler(config(readyset_password="rotated-yesterday"))
+    assert run.code == 1
+    assert any(
+        "[ERROR]" in line
+        and f"Readyset 127.0.0.1:{sandbox.readyset[0].port} refused the scheduler's login" in line
+        and "readyset_user" in line
+        and "readyset_password" in line
+        for line in run.lines
+    ), run.lines
+    # the application's traffic through ProxySQL does not use these credentials: nothing moves
+    assert status(sandbox) == "ONLINE"
+    assert admin_rows(sandbox, "SELECT rule_id, active FROM runtime_mysql_query_rules") == rules
+    assert [c.name for c in sandbox.readyset[0].caches()] == caches
+    assert any("no discovery this pass" in line for line in run.lines), run.lines
