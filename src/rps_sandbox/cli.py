@@ -2,13 +2,15 @@
 
 MariaDB (hostgroup 1), the ProxySQL emulator and Readyset emulators (hostgroup 99, comment
 `Readyset`). Prints ports and credentials, and a scheduler config to use against it. On Ctrl-C
-(or SIGTERM) it stops every server and removes its temporary directories.
+(or SIGTERM) it stops every server and removes its temporary directories. The ProxySQL emulator
+does not run its `scheduler` table: run the scheduler by hand (or with `run --interval`).
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -23,16 +25,21 @@ def main(argv: Optional[list[str]] = None) -> int:
         "--era",
         default="C",
         choices=["B", "C", "D", "E"],
-        help="Readyset release era to emulate (default C)",
+        help="Readyset release to emulate: B stable-250123, C stable-251023 (default),"
+        " D stable-260226, E stable-260528 (deep mode)",
     )
     parser.add_argument("--readysets", type=int, default=1, help="number of Readyset hosts")
-    parser.add_argument("--admin-port", type=int, default=6032)
-    parser.add_argument("--traffic-port", type=int, default=6033)
+    parser.add_argument(
+        "--admin-port", type=int, default=6032, help="ProxySQL admin port (0: any free port)"
+    )
+    parser.add_argument(
+        "--traffic-port", type=int, default=6033, help="ProxySQL traffic port (0: any free port)"
+    )
     parser.add_argument(
         "--readyset-port",
         type=int,
         default=3307,
-        help="port of the first Readyset host; the others take the next ones",
+        help="port of the first Readyset host; the others take the next ones (0: free ports)",
     )
     args = parser.parse_args(argv)
 
@@ -46,9 +53,21 @@ def main(argv: Optional[list[str]] = None) -> int:
             era=args.era,
             admin_port=args.admin_port,
             traffic_port=args.traffic_port,
-            readyset_ports=[args.readyset_port + i for i in range(args.readysets)],
+            readyset_ports=[
+                args.readyset_port + i if args.readyset_port else 0 for i in range(args.readysets)
+            ],
         )
-        with sb:
+        try:
+            sb.start()
+        except OSError as e:
+            sb.stop()
+            print(
+                f"rps-sandbox: cannot start: {e} (is another sandbox, ProxySQL or Readyset"
+                " running? choose other ports with --admin-port, --traffic-port, --readyset-port)",
+                file=sys.stderr,
+            )
+            return 1
+        try:
             assert sb.mariadb is not None
             config = sb.scheduler_config(Path(tmp) / "scheduler.cnf")
             db = sb.mariadb
@@ -72,6 +91,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             print("Ctrl-C stops everything.", flush=True)
             stop.wait()
             print("stopping…", flush=True)
+        finally:
+            sb.stop()
     return 0
 
 

@@ -212,7 +212,11 @@ class Sandbox:
             self.workdir = None
 
     def __enter__(self) -> Sandbox:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # what did start (MariaDB, a temporary directory) goes again
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -73,3 +73,24 @@ def processes_mentioning(text: str) -> list[str]:
             if text.encode() in cmdline:
                 found.append(entry)
     return found
+
+
+def test_a_busy_port_is_one_line_and_leaves_nothing_running(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = dict(os.environ, TMPDIR=str(tmp_path))  # where MariaDB's data would be left
+        proc = subprocess.run(
+            [LAUNCHER, "--admin-port", str(port), "--traffic-port", "0", "--readyset-port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("rps-sandbox: cannot start: ") and str(port) in line
+    assert list(tmp_path.iterdir()) == []  # MariaDB stopped, its directories removed
