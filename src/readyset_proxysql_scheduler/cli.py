@@ -68,7 +68,7 @@ def _arguments(argv: Sequence[str]) -> list[str]:
         import shlex  # only for ProxySQL's everything-in-arg1 form
 
         return shlex.split(argv[0])
-    return list(argv)
+    return [a for a in argv if a]  # a scheduler row's arg2 = '' is passed as an empty argument
 
 
 class _Args:
@@ -92,7 +92,8 @@ def _parse(argv: list[str]) -> _Args:
 
 
 def _command(argv: list[str]) -> Optional[tuple[str, list[str]]]:
-    """The operator command named in `argv` and the other arguments, or None for a pass."""
+    """The command named in `argv` (perhaps a misspelt one) and the other arguments, or None
+    for a pass."""
     skip = False
     for i, arg in enumerate(argv):
         if skip:
@@ -100,9 +101,7 @@ def _command(argv: list[str]) -> Optional[tuple[str, list[str]]]:
         elif arg == "--config":
             skip = True
         elif not arg.startswith("-"):
-            if arg in COMMANDS:
-                return arg, argv[:i] + argv[i + 1 :]
-            return None
+            return arg, argv[:i] + argv[i + 1 :]
     return None
 
 
@@ -120,6 +119,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         import importlib
 
         name, rest = command
+        if name not in COMMANDS:
+            known = ", ".join(dict.fromkeys(COMMANDS))
+            print(
+                f"readyset_proxysql_scheduler: unknown command {name!r} (commands: {known};"
+                " a pass takes only --config and --dry-run)",
+                file=sys.stderr,
+            )
+            return 2
         module = importlib.import_module(f"readyset_proxysql_scheduler.{COMMANDS[name]}")
         code: int = module.main(name, rest)
         return code

@@ -609,7 +609,8 @@ class Pass:
         if learnable is not None:
             self.log.note(
                 f"digest {row.digest} (schema {row.schemaname}) cannot be cached from its text"
-                f" ({learnable.reason}): mirroring it to learn the literal variants Readyset"
+                f" ({learnable.reason}): {'would mirror' if self.dry_run else 'mirroring'} it to"
+                " learn the literal variants Readyset"
                 f" records: {row.digest_text[:200]}"
             )
             return learnable

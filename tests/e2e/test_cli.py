@@ -44,6 +44,18 @@ def test_usage_error_exits_2() -> None:
     assert out.returncode == 2 and "--config" in out.stderr
 
 
+@pytest.mark.parametrize(
+    "argv", [["statsu"], ["statsu", "--config", "x.cnf"], ["--config=x.cnf", "statsu"]]
+)
+def test_a_misspelt_command_is_named(argv: list[str]) -> None:
+    out = subprocess.run([SCRIPT, *argv], capture_output=True, text=True, env={})
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        "readyset_proxysql_scheduler: unknown command 'statsu' (commands: status, doctor,"
+        " install, uninstall, run; a pass takes only --config and --dry-run)"
+    ]
+
+
 def test_dry_run_changes_nothing_and_lists_the_plan(sandbox: Sandbox, config) -> None:
     app_queries(sandbox, ["SELECT name FROM customers WHERE id = 5"], times=2)
     sandbox.readyset[0].snapshot_for(0)
@@ -95,6 +107,12 @@ def test_options_in_one_argument_and_empty_environment(sandbox: Sandbox, config)
     # Both options were understood: the run planned work and did none of it.
     assert "dry run: would add rule" in out.stdout
     assert snapshot(sandbox) == before
+    # a scheduler row's empty arg2..arg5 come as empty arguments
+    out = subprocess.run(
+        [SCRIPT, f"--config={cfg}", "--dry-run", "", ""], capture_output=True, text=True, env={}
+    )
+    assert out.returncode == 0, out.stderr
+    assert "dry run: would add rule" in out.stdout
 
 
 def test_unusable_lock_file_exits_1_with_one_line(sandbox: Sandbox, config, tmp_path) -> None:

@@ -105,6 +105,10 @@ def test_mixed_filter_is_learned_and_only_its_cached_variants_are_routed(
     hot = [MIXED.format("books", 10)] * 5 + [MIXED.format("games", 20)] * 2
     send(sb, hot)
 
+    log = ListLog()
+    Pass(load(config), log, dry_run=True).run()
+    assert any("would mirror it to learn the literal variants" in ln for ln in log.lines), log.lines
+    assert rules(sb) == []
     first = run_pass(config)
     assert any("mirroring it to learn the literal variants" in line for line in first), first
     [(_, digest, destination, mirror, pattern, comment)] = rules(sb)
