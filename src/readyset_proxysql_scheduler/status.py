@@ -43,6 +43,8 @@ STATS = (
     " WHERE hostgroup IN ({source}, {readyset}) AND username = {username} AND digest IN ({digests})"
 )
 
+STATE_WIDTH = 56  # the STATE column; longer states are repeated in full below the table
+
 # Display order of the states.
 STATES = ("routed", "mirrored", "learning", "inactive", "candidate", "refused")
 
@@ -361,10 +363,10 @@ def to_json(report: Report) -> dict[str, Any]:
     }
 
 
-def _when(epoch: Optional[float]) -> str:
+def _when(epoch: Optional[float], seconds: bool = False) -> str:
     if epoch is None:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(epoch))
+    return time.strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""), time.gmtime(epoch))
 
 
 def _latency(t: Traffic) -> str:
@@ -374,7 +376,7 @@ def _latency(t: Traffic) -> str:
 
 def _state(e: Entry) -> str:
     if e.state == "mirrored" and e.mirrored_until is not None:
-        return f"mirrored until {_when(e.mirrored_until)}"
+        return f"mirrored until {_when(e.mirrored_until, seconds=True)}"
     if e.state == "routed" and e.cache and e.cache.startswith(rules.VARIANT_PREFIX):
         return f"routed: {len(e.cache.split(','))} literal variant(s)"
     if e.state in ("refused", "inactive", "learning") and e.reason:
@@ -403,9 +405,9 @@ def to_text(report: Report) -> str:
         "SCHEMA",
         "STATE",
         "CACHED",
-        "SOURCE",
+        "SOURCE EXECS",
         "MEAN",
-        "READYSET",
+        "READYSET EXECS",
         "MEAN",
         "SINCE (UTC)",
         "QUERY",
@@ -419,7 +421,7 @@ def to_text(report: Report) -> str:
             [
                 e.digest,
                 e.schema,
-                _short(_state(e), 56),
+                _short(_state(e), STATE_WIDTH),
                 f"{len(e.cached_on)}/{n_hosts}",
                 str(e.source.executions),
                 _latency(e.source),
@@ -434,6 +436,10 @@ def to_text(report: Report) -> str:
         f" Readyset hostgroup {report.readyset_hostgroup}):"
     ]
     out += _table(header, rows) if rows else ["  none yet"]
+    cut = [e for e in report.digests if len(_state(e)) > STATE_WIDTH]
+    if cut:
+        out += ["", "in full:"]
+        out += [f"  {e.digest} ({e.schema}): {_state(e)}" for e in cut]
     out.append("")
     out.append("Readyset hosts:")
     host_rows = [

@@ -24,7 +24,10 @@ from rps_sandbox.sandbox import READYSET_HOSTGROUP, Sandbox
 
 TRAFFIC = [
     ("customer by id", "SELECT id, name, email FROM customers WHERE id = {n}"),
-    ("books", "SELECT id, name, price FROM products WHERE category = 'books' AND stock > {n}"),
+    (
+        "books in stock",
+        "SELECT id, name, price FROM products WHERE category = 'books' AND stock > {n}",
+    ),
     ("orders of a customer", "SELECT id, status, total FROM orders WHERE customer_id = {n}"),
     ("customers in a list", "SELECT name FROM customers WHERE id IN ({ids})"),
     ("recent orders (NOW())", "SELECT id FROM orders WHERE created_at < NOW() - INTERVAL {n} DAY"),
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
         )
 
-        banner("2. ProxySQL runs the scheduler (one pass, empty environment)")
+        banner("2. one scheduler pass, run as ProxySQL's scheduler runs it (empty environment)")
         config = sb.scheduler_config(Path(tmp) / "scheduler.cnf", warmup_time_s=args.warmup)
         codes = [run_pass(script, config)]
 
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             " variants Readyset can cache."
         )
 
-        banner("5. ProxySQL runs the scheduler again: it caches what Readyset recorded")
+        banner("5. the next pass: it caches what Readyset recorded while the rule mirrored")
         codes.append(run_pass(script, config))
 
         banner("6. the literal variants the application sent in step 4, once more")

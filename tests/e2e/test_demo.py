@@ -23,10 +23,12 @@ def test_demo_runs_end_to_end() -> None:
     second = text[text.index("== 5.") :]
     assert text.count("exit code 0") == 2
     assert "create cache v_" in second and "1 cached literal variant(s)" in second
-    assert re.search(r"books\s+Readyset: cache hit", second)
+    assert re.search(r"books in stock\s+Readyset: cache hit", second)
     assert re.search(r"recent orders \(NOW\(\)\)\s+MariaDB", second)
     assert "4 of 6 queries are answered from Readyset's caches" in second
     status = text[text.index("== 7.") :]
     assert re.search(r"0x680657466279A652\s+shop\s+routed: 1 literal variant", status)
     assert re.search(r"0xB650E7500544D4F3\s+shop\s+refused: not cacheable: locking read", status)
+    assert re.search(r"\| in full:\n.*0x7EECBCD9DA1B0195 \(shop\): refused: .*NOW\(\)", status)
+    assert "SOURCE EXECS" in status and "READYSET EXECS" in status
     assert "next pass (a dry run of one pass now, nothing changed): nothing to change" in status
