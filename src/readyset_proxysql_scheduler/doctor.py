@@ -262,7 +262,11 @@ class Doctor:
 
     def scheduler_row(self) -> None:
         c = self.config
-        install = f"readyset_proxysql_scheduler install --config={os.path.realpath(c.path)}"
+        try:
+            program = executable()
+        except InstallError:
+            program = "readyset_proxysql_scheduler"
+        install = f"{program} install --config={os.path.realpath(c.path)}"
         found = rows_of(self.admin, c, RUNTIME_SCHEDULER_ROWS)
         if not found:
             self.say(
@@ -390,8 +394,9 @@ def main(command: str, argv: list[str]) -> int:
     try:
         config = load(args.config)
     except ConfigError as e:
-        say(Check(False, f"config: {e}", "correct the file (every problem is named above)"))
-        return 1
+        say(Check(False, f"config: {e}", "correct the file; nothing else was checked"))
+        print("1 problem(s)", file=sys.stderr)
+        return 2  # a configuration error, as for a pass
     say(Check(True, f"config {config.path} is valid"))
     if readable_by_others(config.path):
         say(

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 
 from rps_sandbox.sandbox import Sandbox
-from tests.e2e.conftest import run_scheduler
+from tests.e2e.conftest import SCRIPT, run_scheduler
 
 OK, BAD = "\u2713", "\u2717"
 
@@ -151,12 +151,21 @@ def test_each_broken_setup_has_its_cross(
     assert any(fragment in line for line in crossed), lines
 
 
+def test_the_fix_for_a_missing_row_names_this_executable(sandbox: Sandbox, config) -> None:
+    cfg = config()
+    code, lines = doctor(cfg)
+    assert code == 1
+    fix = f"fix: run {Path(SCRIPT).resolve()} install --config={cfg.resolve()}"
+    assert any(line.endswith(fix) for line in lines), lines
+
+
 def test_a_broken_config_file_is_one_cross(tmp_path: Path) -> None:
     bad = tmp_path / "bad.cnf"
     bad.write_text("proxysql_port = 'x'\n")
     code, lines = doctor(bad)
-    assert code == 1 and len(lines) == 1
+    assert code == 2 and len(lines) == 1  # a configuration error, as for a pass
     assert lines[0].startswith(BAD) and "key 'proxysql_port'" in lines[0]
+    assert lines[0].endswith("fix: correct the file; nothing else was checked")
 
 
 @pytest.mark.parametrize(
