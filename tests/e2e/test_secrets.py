@@ -45,7 +45,9 @@ def test_passwords_never_printed(sandbox: Sandbox, config, mariadb: MariaDB) -> 
         run_scheduler(config(**{**good, "readyset_password": APP_SECRET + "x"})),
         run_scheduler(config(**{**good, "proxysql_port": 1})),
     ]
-    assert [o.code for o in outputs] == [0, 0, 1, 0, 1]
+    # a wrong readyset_password is a setup error (exit 1), not an unhealthy host
+    assert [o.code for o in outputs] == [0, 0, 1, 1, 1]
+    assert any("refused the scheduler's login" in line for line in outputs[3].lines)
     for out in outputs:
         for line in out.lines:
             assert ADMIN_SECRET not in line and APP_SECRET not in line, line
