@@ -48,8 +48,12 @@ class Live:
 
     def read_caches(self) -> set[str]:
         """SHOW CACHES on this host, kept for the rest of the pass."""
-        self.cache_texts = self.client.caches()
-        self.caches = set(self.cache_texts)
+        return self.set_caches(self.client.caches())
+
+    def set_caches(self, texts: dict[str, str]) -> set[str]:
+        """What SHOW CACHES said (name -> query text), kept for the rest of the pass."""
+        self.cache_texts = texts
+        self.caches = set(texts)
         return self.caches
 
 

@@ -55,9 +55,13 @@ def select(config: Config, servers: Sequence[ServerRow]) -> list[Host]:
 
 
 def run_all(
-    items: Sequence[T], work: Callable[[T], object], deadline: float
+    items: Sequence[T],
+    work: Callable[[T], object],
+    deadline: float,
+    meanwhile: Optional[Callable[[], None]] = None,
 ) -> tuple[dict[int, object], list[int]]:
-    """Run `work` on every item concurrently until `deadline` (monotonic seconds).
+    """Run `work` on every item concurrently until `deadline` (monotonic seconds), and
+    `meanwhile` on this thread while they run (its exception is raised after the wait).
 
     Returns the results by index (an exception is a result) and the indexes that did not
     finish in time. Unfinished threads are daemons: they cannot keep the process alive.
@@ -78,8 +82,12 @@ def run_all(
     ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
     with lock:
         done = dict(results)
     return done, [i for i in range(len(items)) if i not in done]

@@ -25,8 +25,8 @@ from readyset_proxysql_scheduler.config import Config, OperationMode
 from readyset_proxysql_scheduler.counts import PassCounts
 from readyset_proxysql_scheduler.log import Log
 from readyset_proxysql_scheduler.profiles import Profile
-from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow
-from readyset_proxysql_scheduler.readyset import ReadysetError
+from readyset_proxysql_scheduler.proxysql import Admin, DigestRow, RuleRow, SampleRow
+from readyset_proxysql_scheduler.readyset import Readyset, ReadysetError
 from readyset_proxysql_scheduler.rules import Owned, variant_names
 from readyset_proxysql_scheduler.state import GAVE_UP, HostFacts, Remembered, refusal_key
 
@@ -72,6 +72,7 @@ class Pass:
         self.profile_key = ""
         self.releases: list[Profile] = []
         self._rules: Optional[list[RuleRow]] = None
+        self.sample: Optional[list[SampleRow]] = None  # the lifecycle's digest read, if done
         self.rules_changed = self.state.rules_dirty
         if self.rules_changed:
             log.note("rules written by an interrupted run were never loaded: loading them now")
@@ -127,7 +128,7 @@ class Pass:
                 self.live.append(Live(h, client, verdict, routable=online))
             return
 
-        results, hung = hosts.run_all(clients, lambda r: r.status(), self.deadline)
+        results, hung = hosts.run_all(clients, self.ask, self.deadline, meanwhile=self.read_ahead)
         for i, (h, client) in enumerate(zip(selected, clients)):
             result = results.get(i)
             if i in hung:
@@ -148,8 +149,13 @@ class Pass:
                 verdict = health.judge(None, str(result))
                 self.log.info(f"Readyset {h.endpoint}: {result}")
             else:
-                rows: list[tuple[str, str]] = result  # type: ignore[assignment]
-                self.live.append(Live(h, client, health.judge(rows), status_rows=rows))
+                answer: tuple[list[tuple[str, str]], Optional[dict[str, str]]]
+                answer = result  # type: ignore[assignment]
+                rows, texts = answer
+                live = Live(h, client, health.judge(rows), status_rows=rows)
+                if texts is not None:
+                    live.set_caches(texts)
+                self.live.append(live)
                 continue
             self.live.append(Live(h, client, verdict))
 
@@ -164,6 +170,28 @@ class Pass:
             ]
         )
         self.apply_statuses()
+
+    def ask(self, client: Readyset) -> tuple[list[tuple[str, str]], Optional[dict[str, str]]]:
+        """A host's status; and, when it is healthy, its caches, which the rest of the pass
+        needs (read here, on the host's thread, while the admin reads go on meanwhile)."""
+        rows = client.status()
+        if self.config.operation_mode == OperationMode.HEALTH_CHECK:
+            return rows, None
+        if health.judge(rows).status != health.ONLINE:
+            return rows, None
+        try:
+            return rows, client.caches()
+        except ReadysetError:
+            return rows, None  # read again when needed; the health verdict stands
+
+    def read_ahead(self) -> None:
+        """While the Readyset hosts answer: the admin reads the rest of the pass needs, which
+        do not depend on their health (the rules, and the lifecycle's read of the digests)."""
+        self.rules()
+        if self.config.operation_mode != OperationMode.HEALTH_CHECK:
+            from readyset_proxysql_scheduler.upkeep import read_sample
+
+            self.sample = read_sample(self)
 
     def apply_statuses(self) -> None:
         changed = False

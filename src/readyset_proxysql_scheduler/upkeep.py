@@ -39,6 +39,26 @@ _VERBS = {
 }
 
 
+def lifecycle_rules(p: Pass) -> list[rules.Owned]:
+    """The scheduler's rules the lifecycle looks after. Rules learning or routing literal
+    variants are learning.py's: they have no digest cache to promote, repair or demote."""
+    return [
+        o
+        for o in rules.owned(p.rules(), p.config.readyset_hostgroup)
+        if not o.learning and rules.variant_ids(o.rule.comment) is None
+    ]
+
+
+def read_sample(p: Pass) -> list[SampleRow]:
+    """This pass's one read of the digest table: the rows of the scheduler's own digests in
+    both hostgroups, and the hottest candidates of the replacement window."""
+    c = p.config
+    digests = [o.rule.digest for o in lifecycle_rules(p) if o.rule.digest]
+    limit = 2 * max(MIN_TRACKED_CANDIDATES, 3 * c.number_of_queries)
+    limit += min(len(p.state.unsupported), 10000)  # refused ones are read, then skipped
+    return p.admin.sample(digests, int(p.now - c.replace_window_s), limit)
+
+
 def track_key(key: Key) -> str:
     return f"{key[0]}/{key[1]}"
 
@@ -56,13 +76,7 @@ class Upkeep:
         warm-up promotion must leave alone (a rule demoted here is a mirror due at once)."""
         p, c, policy = self.p, self.p.config, self.policy
         now = p.now
-        # Rules learning or routing literal variants are learning.py's: they have no digest
-        # cache to promote, repair or demote.
-        ours = [
-            o
-            for o in rules.owned(p.rules(), c.readyset_hostgroup)
-            if not o.learning and rules.variant_ids(o.rule.comment) is None
-        ]
+        ours = lifecycle_rules(p)
         queries = lifecycle.group(ours)
         owner: dict[tuple[str, str], Key] = {}
         owner_any: dict[str, Key] = {}
@@ -74,10 +88,7 @@ class Upkeep:
                     else:
                         owner_any[item.rule.digest] = q.key
         taken = {(r.digest, r.schemaname or "") for r in p.rules() if r.digest}
-        window_start = int(now - c.replace_window_s)
-        limit = 2 * max(MIN_TRACKED_CANDIDATES, 3 * c.number_of_queries)
-        limit += min(len(p.state.unsupported), 10000)  # refused ones are read, then skipped
-        rows = p.admin.sample([o.rule.digest for o in ours if o.rule.digest], window_start, limit)
+        rows = p.sample if p.sample is not None else read_sample(p)
 
         sides: dict[Key, dict[str, Side]] = {q.key: {} for q in queries}
         texts: dict[Key, str] = {}

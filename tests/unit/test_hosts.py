@@ -103,3 +103,36 @@ def test_run_all_names_the_items_that_did_not_finish() -> None:
 
 def test_run_all_of_nothing() -> None:
     assert run_all([], lambda x: x, time.monotonic()) == ({}, [])
+
+
+def test_meanwhile_runs_while_the_hosts_answer() -> None:
+    asked = threading.Event()
+    order: list[str] = []
+
+    def work(item: int) -> int:
+        assert asked.wait(5)  # answers only once the main thread is busy meanwhile
+        order.append(f"host {item}")
+        return item
+
+    def meanwhile() -> None:
+        order.append("admin")
+        asked.set()
+
+    done, hung = run_all([1, 2], work, time.monotonic() + 10, meanwhile=meanwhile)
+    assert done == {0: 1, 1: 2} and hung == []
+    assert order[0] == "admin"
+
+
+def test_a_failure_meanwhile_is_raised_after_the_wait() -> None:
+    finished: list[int] = []
+
+    def work(item: int) -> None:
+        time.sleep(0.05)
+        finished.append(item)
+
+    def meanwhile() -> None:
+        raise RuntimeError("admin down")
+
+    with pytest.raises(RuntimeError, match="admin down"):
+        run_all([1], work, time.monotonic() + 10, meanwhile=meanwhile)
+    assert finished == [1]  # the hosts were waited for, not abandoned
