@@ -209,6 +209,31 @@ def test_admin_connection_dropped_mid_pass(sandbox: Sandbox, config) -> None:
     converged(sandbox, 1)
 
 
+def test_admin_dropped_while_the_readyset_hosts_answer(sandbox: Sandbox, config) -> None:
+    """The digest sample is read while the health check runs: a failure there ends the pass
+    before any status or rule is written, in one line, and the next pass converges."""
+    app_queries(sandbox, [QUERY], times=2)
+    cfg = config()
+    assert run_scheduler(cfg).code == 0
+    with sandbox.admin() as conn, conn.cursor() as cur:
+        cur.execute(
+            f"UPDATE mysql_servers SET status = 'SHUNNED' WHERE port = {sandbox.readyset[0].port}"
+        )
+        cur.execute("LOAD MYSQL SERVERS TO RUNTIME")
+    fault = AdminFault("SELECT hostgroup, digest, schemaname", "drop")
+    sandbox.proxysql.admin_faults.append(fault)
+    run = run_scheduler(cfg)
+    assert fault.hits == 1
+    assert run.code == 1
+    assert "ProxySQL admin statement failed" in run.lines[-1]
+    assert "Traceback" not in "\n".join(run.lines)
+    status = admin_rows(sandbox, "SELECT status FROM runtime_mysql_servers WHERE hostgroup_id = 99")
+    assert status == [("SHUNNED",)]  # not set ONLINE by half a pass
+    sandbox.proxysql.admin_faults.clear()
+    assert run_scheduler(cfg).code == 0
+    converged(sandbox, 1)
+
+
 def test_only_readyset_set_offline_soft_by_hand_counts_as_none(sandbox: Sandbox, config) -> None:
     app_queries(sandbox, [QUERY], times=2)
     cfg = config()
