@@ -9,6 +9,9 @@
    supports, create each cache on every online host, then add the rule that routes it;
 5. load the rules to runtime and save them to disk, once, only when something changed.
 
+The admin reads that do not depend on health (the rules, the lifecycle's one read of the digest
+table) run while the Readyset hosts of step 1 answer, so the two waits overlap.
+
 Observation and decisions are kept apart: `health.judge`, `rules.place`, `rules.due_for_promotion`
 and `translate.translate` are pure; `Actions` carries out (or, in a dry run, only logs) each step.
 """
@@ -16,7 +19,7 @@ and `translate.translate` are pure; `Actions` carries out (or, in a dry run, onl
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional, Union
 
 from readyset_proxysql_scheduler import health, hosts, profiles, rules
 from readyset_proxysql_scheduler import state as state_file
@@ -41,6 +44,14 @@ def used(name: str, query: Remembered, ruled: set[tuple[str, str]], variants: se
     if name.startswith(rules.VARIANT_PREFIX):
         return name in variants
     return (query.digest, query.schema) in ruled
+
+
+class Answer(NamedTuple):
+    """What a Readyset host said on its health-check thread."""
+
+    rows: list[tuple[str, str]]  # SHOW READYSET STATUS
+    verdict: health.Verdict
+    caches: Optional[dict[str, str]]  # SHOW CACHES (name -> query text), if read
 
 
 class PassTimeout(Exception):
@@ -149,12 +160,10 @@ class Pass:
                 verdict = health.judge(None, str(result))
                 self.log.info(f"Readyset {h.endpoint}: {result}")
             else:
-                answer: tuple[list[tuple[str, str]], Optional[dict[str, str]]]
-                answer = result  # type: ignore[assignment]
-                rows, texts = answer
-                live = Live(h, client, health.judge(rows), status_rows=rows)
-                if texts is not None:
-                    live.set_caches(texts)
+                answer: Answer = result  # type: ignore[assignment]
+                live = Live(h, client, answer.verdict, status_rows=answer.rows)
+                if answer.caches is not None:
+                    live.set_caches(answer.caches)
                 self.live.append(live)
                 continue
             self.live.append(Live(h, client, verdict))
@@ -171,18 +180,20 @@ class Pass:
         )
         self.apply_statuses()
 
-    def ask(self, client: Readyset) -> tuple[list[tuple[str, str]], Optional[dict[str, str]]]:
-        """A host's status; and, when it is healthy, its caches, which the rest of the pass
-        needs (read here, on the host's thread, while the admin reads go on meanwhile)."""
+    def ask(self, client: Readyset) -> Answer:
+        """A host's status and verdict; and, when it is healthy, its caches, which the rest of
+        the pass needs (read here, on the host's thread, while the admin reads go on meanwhile)."""
         rows = client.status()
-        if self.config.operation_mode == OperationMode.HEALTH_CHECK:
-            return rows, None
-        if health.judge(rows).status != health.ONLINE:
-            return rows, None
+        verdict = health.judge(rows)
+        if (
+            self.config.operation_mode == OperationMode.HEALTH_CHECK
+            or verdict.status != health.ONLINE
+        ):
+            return Answer(rows, verdict, None)
         try:
-            return rows, client.caches()
+            return Answer(rows, verdict, client.caches())
         except ReadysetError:
-            return rows, None  # read again when needed; the health verdict stands
+            return Answer(rows, verdict, None)  # read again when needed; the verdict stands
 
     def read_ahead(self) -> None:
         """While the Readyset hosts answer: the admin reads the rest of the pass needs, which

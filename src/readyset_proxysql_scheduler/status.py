@@ -436,10 +436,11 @@ def to_text(report: Report) -> str:
         f" Readyset hostgroup {report.readyset_hostgroup}):"
     ]
     out += _table(header, rows) if rows else ["  none yet"]
-    cut = [e for e in report.digests if len(_state(e)) > STATE_WIDTH]
+    states = [(e, " ".join(_state(e).split())) for e in report.digests]  # as _short sees it
+    cut = [(e, text) for e, text in states if len(text) > STATE_WIDTH]
     if cut:
         out += ["", "in full:"]
-        out += [f"  {e.digest} ({e.schema}): {_state(e)}" for e in cut]
+        out += [f"  {e.digest} ({e.schema}): {text}" for e, text in cut]
     out.append("")
     out.append("Readyset hosts:")
     host_rows = [

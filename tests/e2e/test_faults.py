@@ -263,3 +263,23 @@ def test_host_down_when_a_cache_was_made_gets_it_before_traffic(mariadb, tmp_pat
         text = "\n".join(run.lines)
         assert text.index("create cache") < text.index("SHUNNED -> ONLINE")
         converged(sb, 1)
+
+
+def test_show_caches_failing_on_the_health_thread_leaves_the_verdict(
+    sandbox: Sandbox, config
+) -> None:
+    app_queries(sandbox, [QUERY], times=2)
+    cfg = config()
+    assert run_scheduler(cfg).code == 0
+    rules = admin_rows(sandbox, RULES)
+    rs = sandbox.readyset[0]
+    rs.fail_show_caches = "Error during RPC (list_caches): connection reset"
+    run = run_scheduler(cfg)
+    # healthy it is: ONLINE stays, the rules stay; the caches it could not list are named
+    status = admin_rows(sandbox, "SELECT status FROM runtime_mysql_servers WHERE hostgroup_id = 99")
+    assert status == [("ONLINE",)]
+    assert admin_rows(sandbox, RULES) == rules
+    assert any("cannot list caches on" in line and "connection reset" in line for line in run.lines)
+    rs.fail_show_caches = None
+    assert run_scheduler(cfg).code == 0
+    converged(sandbox, 1)

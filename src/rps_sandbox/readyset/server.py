@@ -211,6 +211,7 @@ class Readyset:
         self.query_delay = 0.0
         self.fail_create_cache: Optional[str] = None
         self.fail_explain: Optional[str] = None
+        self.fail_show_caches: Optional[str] = None
         self.migration_interval = 0.0  # proxied queries stay `pending` this long
         self.views_poll_seconds = 5.0  # the views synchronizer's poll [case 52]
         # inspection
@@ -1132,6 +1133,8 @@ class ReadysetSession(RawSession):
 
     async def h_show_caches(self, m: re.Match[str]) -> Optional[Result]:
         rs = self.rs
+        if rs.fail_show_caches:
+            raise SqlError(1105, rs.fail_show_caches)
         kind = (m.group(1) or "").lower()
         if kind and not self.era.drop_typed_caches:
             return None
